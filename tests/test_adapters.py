@@ -93,7 +93,6 @@ def test_linear_gradients_match_autograd(name, n_classes, as_sparse):
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_linear_links(n_classes):
-    X, y = _data(n_classes)
     links = {
         name: make_adapter(est, n_classes).link for name, est in LINEAR_MODELS.items()
     }
@@ -305,7 +304,7 @@ def test_skorch_step_weights_select_samples():
     loss_s = subset.train_step(X[:2], y[:2])
     assert loss_w == pytest.approx(loss_s, rel=1e-6)
     for p_w, p_s in zip(
-        weighted.net.module_.parameters(), subset.net.module_.parameters()
+        weighted.net.module_.parameters(), subset.net.module_.parameters(), strict=True
     ):
         np.testing.assert_allclose(p_w.detach(), p_s.detach(), rtol=1e-6, atol=1e-7)
 
@@ -359,7 +358,7 @@ def test_skorch_without_linear_layer_is_rejected():
     X, y = _data(3)
     net = skorch.NeuralNetClassifier(NoLinear, max_epochs=1, verbose=0)
     adapter = make_adapter(net, 3).initialize(X, y, random_state=0)
-    with pytest.raises(TypeError, match="no torch.nn.Linear"):
+    with pytest.raises(TypeError, match=r"no torch\.nn\.Linear"):
         adapter.embed(X)
 
 

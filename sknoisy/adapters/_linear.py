@@ -141,7 +141,9 @@ class LinearAdapter(ModelAdapter):
         if isinstance(model, SoftmaxRegression):
             model.classes_ = classes
             model.n_features_in_ = X.shape[1]
-            model._initialize(X.shape[1], self.n_classes, np.random.default_rng(init_seed))
+            model._initialize(
+                X.shape[1], self.n_classes, np.random.default_rng(init_seed)
+            )
         elif isinstance(model, SGDClassifier):
             model.set_params(random_state=int(init_seed))
             # SGD allocates its zero coefficients on the first partial_fit; a

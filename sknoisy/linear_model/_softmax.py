@@ -178,6 +178,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         )
         init_rng, shuffle_rng = self._child_rngs()
         self._initialize(X.shape[1], len(self.classes_), init_rng)
+        # partial_fit continues a fitted model on the same shuffling stream.
+        self._partial_shuffle_rng = shuffle_rng
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         for _ in range(self.max_epochs):
             self._run_epoch(X, y_encoded, sample_weight, shuffle_rng)
@@ -243,9 +245,17 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        logits : ndarray of shape (n_samples, n_classes)
-            One logit per class.
+        scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
+            One logit per class. For two classes, as scikit-learn's binary
+            classifiers do, the difference ``z_1 - z_0`` of the two logits,
+            positive where ``classes_[1]`` is predicted.
         """
+        logits = self._validated_logits(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def _validated_logits(self, X):
         check_is_fitted(self)
         X = validate_data(
             self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32]
@@ -265,7 +275,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
         """
-        return softmax(self.decision_function(X))
+        return softmax(self._validated_logits(X))
 
     def predict_log_proba(self, X):
         """Return the log of the class probabilities.
@@ -280,7 +290,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities in the order of ``classes_``.
         """
-        logits = self.decision_function(X)
+        logits = self._validated_logits(X)
         shifted = logits - logits.max(axis=1, keepdims=True)
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
@@ -297,7 +307,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels.
         """
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        logits = self._validated_logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -365,7 +376,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         grads = [grad_coef, grad_intercept if self.fit_intercept else None]
         bias1 = 1.0 - _ADAM_BETA1**self.t_
         bias2_sqrt = np.sqrt(1.0 - _ADAM_BETA2**self.t_)
-        for param, grad, m, v in zip(params, grads, self._adam_m, self._adam_v):
+        for param, grad, m, v in zip(
+            params, grads, self._adam_m, self._adam_v, strict=True
+        ):
             if grad is None:
                 continue
             if self.weight_decay:
@@ -386,9 +399,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         init_seq, shuffle_seq = np.random.SeedSequence(seed).spawn(2)
         return np.random.default_rng(init_seq), np.random.default_rng(shuffle_seq)
 
-    def _validate_training_data(
-        self, X, y, sample_weight, *, reset, set_classes=True
-    ):
+    def _validate_training_data(self, X, y, sample_weight, *, reset, set_classes=True):
         X, y = validate_data(
             self,
             X,
@@ -403,7 +414,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             if len(self.classes_) < 2:
                 raise ValueError(
                     "SoftmaxRegression needs samples of at least two classes in "
-                    f"y; got only class {self.classes_[0]!r}."
+                    f"y; got 1 class ({self.classes_[0]!r})."
                 )
         else:
             y_encoded = np.searchsorted(self.classes_, y)

@@ -15,8 +15,9 @@ def all_estimators():
     """List every public scikit-learn estimator defined in :mod:`sknoisy`.
 
     A class counts when it derives from :class:`sklearn.base.BaseEstimator`,
-    is not abstract, its name does not start with an underscore and it is
-    defined in a module whose path has no private part.
+    is not abstract, its name does not start with an underscore and a public
+    module of sknoisy exports it. Private modules (such as the skorch
+    adapter, which imports torch) are never imported.
 
     Returns
     -------
@@ -31,9 +32,12 @@ def all_estimators():
     """
     root = Path(__file__).resolve().parent.parent
     found = {}
-    for _, module_name, _ in pkgutil.walk_packages([str(root)], prefix="sknoisy."):
+    module_names = ["sknoisy"] + [
+        name for _, name, _ in pkgutil.walk_packages([str(root)], prefix="sknoisy.")
+    ]
+    for module_name in module_names:
         parts = module_name.split(".")
-        if any(part in _MODULES_TO_IGNORE for part in parts):
+        if any(p in _MODULES_TO_IGNORE or p.startswith("_") for p in parts):
             continue
         module = import_module(module_name)
         for name, cls in inspect.getmembers(module, inspect.isclass):

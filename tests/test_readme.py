@@ -1,0 +1,40 @@
+"""The README's two set-up commands are the ones CI runs."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Get started", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```bash\n(.+?)\n```", section)
+
+
+def test_readme_has_exactly_two_setup_commands():
+    install, test = _readme_commands()
+    assert install.startswith("python -m pip install ") and "&&" in install
+    assert '"torch==2.13.0"' in install
+    assert install.endswith("python -m sknoisy.demo")
+    assert test == "python -m pytest"
+
+
+def test_ci_runs_the_readme_commands():
+    install, test = _readme_commands()
+    install_only = install.split("&&")[0].strip()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert install_only in ci
+    assert any(line.startswith(test) for line in ci)
+
+
+def test_demo_runs_and_prints_a_table(capsys):
+    from sknoisy import demo
+
+    rows = demo.run(noise_rates=(0.3,), data_home="/nonexistent")
+    out = capsys.readouterr().out
+    assert "plain SoftmaxRegression" in out
+    assert {row["dataset"] for row in rows} == {"breast_cancer", "digits"}
+    for row in rows:
+        assert abs(row["actual_noise"] - 0.3) < 0.01
+        assert 0.5 < row["accuracy"] <= 1.0
