@@ -372,3 +372,26 @@ def test_skorch_trains_on_cuda():
     cpu = make_adapter(_net(3, device="cpu"), 3).fit(X, y, random_state=0)
     assert gradients.shape == cpu.per_sample_gradients(X, y, include_bias=True).shape
     np.testing.assert_allclose(adapter.predict_proba(X).sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_pipeline_embeddings_are_the_transformed_features():
+    X, y = _data(3, as_sparse=True)
+    adapter = make_adapter(LINEAR_MODELS["pipeline"], 3).fit(X, y)
+    expected = adapter.estimator[:-1].transform(X)
+    embeddings = adapter.embed(X)
+    assert sparse.issparse(embeddings)
+    np.testing.assert_allclose(embeddings.toarray(), expected.toarray())
+    assert not np.allclose(embeddings.toarray(), X.toarray())
+
+
+def test_skorch_epoch_context_groups_a_methods_own_steps():
+    X, y = _data(3)
+    adapter = make_adapter(_net(3), 3).initialize(X, y, random_state=0)
+    for _ in range(2):
+        with adapter.epoch():
+            adapter.train_step(X[:16], y[:16])
+            adapter.train_step(X[16:], y[16:], np.ones(len(y) - 16))
+    history = adapter.net.history
+    assert len(history) == 2
+    assert [len(epoch["batches"]) for epoch in history] == [2, 2]
+    assert history[-1, "train_batch_count"] == 2

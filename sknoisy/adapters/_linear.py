@@ -160,24 +160,7 @@ class LinearAdapter(ModelAdapter):
     def fit(self, X, y, sample_weight=None, random_state=None):
         """Fit from scratch, forwarding ``sample_weight`` to the model.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Per-sample weights.
-
-        random_state : int, RandomState instance or None, default=None
-            Seed set on the model when it has a ``random_state``.
-
-        Returns
-        -------
-        self : LinearAdapter
-            The fitted adapter.
+        See :meth:`ModelAdapter.fit` for the parameters and return value.
         """
         model = self.model
         if "random_state" in model.get_params():
@@ -191,21 +174,7 @@ class LinearAdapter(ModelAdapter):
     def fit_epoch(self, X, y, sample_weight=None):
         """Train one more epoch (a warm-started refit for refit-only models).
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Per-sample weights.
-
-        Returns
-        -------
-        self : LinearAdapter
-            The updated adapter.
+        See :meth:`ModelAdapter.fit_epoch` for the parameters and return value.
         """
         if self._shuffle_rng is None:
             self.initialize(X, y)
@@ -227,26 +196,7 @@ class LinearAdapter(ModelAdapter):
     def train_step(self, X, y, sample_weight=None):
         """Take one optimisation step on a batch.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (batch_size, n_features)
-            Batch of training data.
-
-        y : ndarray of shape (batch_size,)
-            Encoded labels of the batch.
-
-        sample_weight : ndarray of shape (batch_size,), default=None
-            Per-sample weights.
-
-        Returns
-        -------
-        loss : float
-            The batch's mean weighted loss before the step.
-
-        Raises
-        ------
-        TypeError
-            When the model cannot take single steps (LogisticRegression).
+        See :meth:`ModelAdapter.train_step` for the parameters and return value.
         """
         if not self.supports_steps:
             raise TypeError(
@@ -305,18 +255,7 @@ class LinearAdapter(ModelAdapter):
     def forward(self, X):
         """Return the model's logits and the features it reads.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        logits : ndarray of shape (n_samples, n_outputs)
-            ``Xt @ coef_.T + intercept_``.
-
-        embeddings : {ndarray, sparse matrix} of shape (n_samples, n_hidden)
-            The transformed features ``Xt``; sparse input stays sparse.
+        See :meth:`ModelAdapter.forward` for the parameters and return value.
         """
         Xt = self._transform(X)
         return self._logits(Xt), Xt
@@ -324,24 +263,7 @@ class LinearAdapter(ModelAdapter):
     def loss_and_residuals(self, X, y):
         """Return per-sample losses, ``∂loss/∂logits`` and the features.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        Returns
-        -------
-        losses : ndarray of shape (n_samples,)
-            Per-sample training losses.
-
-        residuals : ndarray of shape (n_samples, n_outputs)
-            Gradients of the losses with respect to the logits.
-
-        embeddings : {ndarray, sparse matrix} of shape (n_samples, n_hidden)
-            The transformed features.
+        See :meth:`ModelAdapter.loss_and_residuals` for the parameters and return value.
         """
         logits, embeddings = self.forward(X)
         losses, residuals = link_loss_and_residuals(logits, y, self.link)

@@ -168,21 +168,7 @@ class SkorchAdapter(ModelAdapter):
     def initialize(self, X, y, random_state=None):
         """Initialise the network's module, criterion and optimizer.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        random_state : int, RandomState instance or None, default=None
-            Seed of the initialisation, of dropout and of the shuffling.
-
-        Returns
-        -------
-        self : SkorchAdapter
-            The initialised adapter.
+        See :meth:`ModelAdapter.initialize` for the parameters and return value.
         """
         rng = check_random_state(random_state)
         torch_seed, shuffle_seed = rng.randint(_INT32_MAX, size=2)
@@ -195,24 +181,7 @@ class SkorchAdapter(ModelAdapter):
     def fit(self, X, y, sample_weight=None, random_state=None):
         """Train from a fresh initialisation for ``net.max_epochs`` epochs.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Per-sample weights of the loss.
-
-        random_state : int, RandomState instance or None, default=None
-            Seed of the initialisation, of dropout and of the shuffling.
-
-        Returns
-        -------
-        self : SkorchAdapter
-            The fitted adapter.
+        See :meth:`ModelAdapter.fit` for the parameters and return value.
         """
         self.initialize(X, y, random_state)
         for _ in range(self.net.max_epochs):
@@ -223,21 +192,7 @@ class SkorchAdapter(ModelAdapter):
     def fit_epoch(self, X, y, sample_weight=None):
         """Train one epoch over shuffled batches of ``net.batch_size``.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Per-sample weights of the loss.
-
-        Returns
-        -------
-        self : SkorchAdapter
-            The updated adapter.
+        See :meth:`ModelAdapter.fit_epoch` for the parameters and return value.
         """
         if self._shuffle_rng is None:
             self.initialize(X, y)
@@ -254,11 +209,7 @@ class SkorchAdapter(ModelAdapter):
     def epoch(self):
         """Notify the net's callbacks of an epoch's begin and end.
 
-        Yields
-        ------
-        None
-            Train steps taken inside the block form one epoch of the net's
-            ``history``.
+        See :meth:`ModelAdapter.epoch` for the parameters and return value.
         """
         epoch_kwargs = {"dataset_train": None, "dataset_valid": None}
         self.net.notify("on_epoch_begin", **epoch_kwargs)
@@ -270,21 +221,7 @@ class SkorchAdapter(ModelAdapter):
     def train_step(self, X, y, sample_weight=None):
         """One optimizer step on ``mean_i(sample_weight[i] * loss_i)``.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (batch_size, n_features)
-            Batch of training data.
-
-        y : ndarray of shape (batch_size,)
-            Encoded labels of the batch.
-
-        sample_weight : ndarray of shape (batch_size,), default=None
-            Per-sample weights.
-
-        Returns
-        -------
-        loss : float
-            The batch's mean weighted loss, at the parameters before the step.
+        See :meth:`ModelAdapter.train_step` for the parameters and return value.
         """
         if self._shuffle_rng is None:
             raise RuntimeError("Call initialize before train_step.")
@@ -331,15 +268,7 @@ class SkorchAdapter(ModelAdapter):
     def predict_proba(self, X):
         """Return the network's probabilities, one column per class.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities (the net's ``predict_nonlinearity`` applied).
+        See :meth:`ModelAdapter.predict_proba` for the parameters and return value.
         """
         parts = []
         for rows in self._chunks(X.shape[0]):
@@ -353,68 +282,47 @@ class SkorchAdapter(ModelAdapter):
     def forward(self, X):
         """Return the last linear layer's output and input, in eval mode.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        logits : ndarray of shape (n_samples, n_outputs)
-            Output of the last ``torch.nn.Linear``.
-
-        embeddings : ndarray of shape (n_samples, n_hidden)
-            Its input.
+        See :meth:`ModelAdapter.forward` for the parameters and return value.
         """
-        logits, embeddings = [], []
-        self.net.module_.eval()
-        for rows in self._chunks(X.shape[0]):
-            Xi = self._tensor_X(X[rows])
-            with self._capture_last_layer(Xi) as captured, torch.no_grad():
+
+        def batch(Xi, captured):
+            with torch.no_grad():
                 self.net.infer(Xi)
-            logits.append(captured["logits"].cpu().numpy())
-            embeddings.append(captured["embeddings"].cpu().numpy())
-        return (
-            np.concatenate(logits).astype(np.float64),
-            np.concatenate(embeddings).astype(np.float64),
-        )
+            return captured["logits"], captured["embeddings"]
+
+        return self._map_chunks(batch, X)
 
     def loss_and_residuals(self, X, y):
         """Return per-sample losses, ``∂loss/∂logits`` and the embeddings.
 
-        Parameters
-        ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        y : ndarray of shape (n_samples,)
-            Encoded labels.
-
-        Returns
-        -------
-        losses : ndarray of shape (n_samples,)
-            ``net.get_loss`` of each sample, in eval mode.
-
-        residuals : ndarray of shape (n_samples, n_outputs)
-            Gradients of the losses with respect to the last layer's output.
-
-        embeddings : ndarray of shape (n_samples, n_hidden)
-            Input of the last linear layer.
+        See :meth:`ModelAdapter.loss_and_residuals` for the parameters and
+        return value.
         """
-        losses, residuals, embeddings = [], [], []
-        net = self.net
-        net.module_.eval()
-        for rows in self._chunks(X.shape[0]):
-            Xi, yi = self._tensor_X(X[rows]), self._tensor_y(y[rows])
-            with self._capture_last_layer(Xi) as captured, torch.enable_grad():
-                y_pred = net.infer(Xi)
-                loss = net.get_loss(y_pred, yi, X=Xi, training=False)
+
+        def batch(Xi, captured, yi):
+            with torch.enable_grad():
+                y_pred = self.net.infer(Xi)
+                loss = self.net.get_loss(y_pred, yi, X=Xi, training=False)
                 (residual,) = torch.autograd.grad(loss.sum(), captured["logits"])
-            losses.append(loss.detach().cpu().numpy())
-            residuals.append(residual.cpu().numpy())
-            embeddings.append(captured["embeddings"].detach().cpu().numpy())
-        return (
-            np.concatenate(losses).astype(np.float64),
-            np.concatenate(residuals).astype(np.float64),
-            np.concatenate(embeddings).astype(np.float64),
+            return loss, residual, captured["embeddings"]
+
+        return self._map_chunks(batch, X, y)
+
+    def _map_chunks(self, batch_fn, X, y=None):
+        """Apply ``batch_fn`` to chunks in eval mode; concatenate its outputs.
+
+        ``batch_fn(Xi, captured[, yi])`` runs with the last layer's input and
+        output recorded in ``captured`` and returns a tuple of tensors.
+        """
+        self.net.module_.eval()
+        outputs = []
+        for rows in self._chunks(X.shape[0]):
+            Xi = self._tensor_X(X[rows])
+            extra = () if y is None else (self._tensor_y(y[rows]),)
+            with self._capture_last_layer(Xi) as captured:
+                result = batch_fn(Xi, captured, *extra)
+            outputs.append([t.detach().cpu().numpy() for t in result])
+        return tuple(
+            np.concatenate(parts).astype(np.float64)
+            for parts in zip(*outputs, strict=True)
         )
