@@ -6,11 +6,13 @@ when they are first used.
 """
 
 from . import adapters, datasets, linear_model, metrics, noise
+from ._rdia import RDIARelabeler
 from .linear_model import SoftmaxRegression
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "RDIARelabeler",
     "SoftmaxRegression",
     "__version__",
     "adapters",
