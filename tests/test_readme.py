@@ -33,8 +33,10 @@ def test_demo_runs_and_prints_a_table(capsys):
 
     rows = demo.run(noise_rates=(0.3,), data_home="/nonexistent")
     out = capsys.readouterr().out
-    assert "plain SoftmaxRegression" in out
+    assert "plain SoftmaxRegression" in out and "RDIARelabeler" in out
     assert {row["dataset"] for row in rows} == {"breast_cancer", "digits"}
+    assert {row["method"] for row in rows} == set(demo.METHODS)
     for row in rows:
         assert abs(row["actual_noise"] - 0.3) < 0.01
         assert 0.5 < row["accuracy"] <= 1.0
+        assert 0.0 < row["log_loss"] < 2.0
