@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,3 +42,14 @@ def test_demo_runs_and_prints_a_table(capsys):
         assert abs(row["actual_noise"] - 0.3) < 0.01
         assert 0.5 < row["accuracy"] <= 1.0
         assert 0.0 < row["log_loss"] < 2.0
+
+
+def test_readme_python_examples_run(capsys):
+    text = (ROOT / "README.md").read_text()
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        exec(compile(block, "README.md", "exec"), namespace)
+    printed = capsys.readouterr().out.split()
+    assert float(printed[0]) == pytest.approx(0.4, abs=1e-3)
+    # RDIA leaves fewer wrong labels than the 40 % it was given.
+    assert float(printed[3]) < 0.4
