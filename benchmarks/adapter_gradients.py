@@ -38,23 +38,19 @@ import argparse
 import contextlib
 import datetime
 import os
-import platform
 import shlex
-import statistics
 import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import scipy
-import sklearn
 import torch
 import torch.nn.functional as F
+from _report import Report, machine_info, markdown_table, median_times, mib
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.extmath import row_norms
-from threadpoolctl import threadpool_limits
 from torch.func import functional_call, grad, vmap
 
 from sknoisy.adapters import make_adapter
@@ -69,64 +65,6 @@ TOLERANCE = 1e-5
 
 
 # --------------------------------------------------------------- reporting
-def machine_info():
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(
-            f"{i['prefix']} ({i['num_threads']} threads)"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        )
-    except ImportError:  # pragma: no cover - threadpoolctl ships with sklearn
-        blas = "unknown"
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in f if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    import skorch
-
-    return [
-        f"CPU: {cpu}, os.cpu_count() = {os.cpu_count()}",
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-        f"torch {torch.__version__}, skorch {skorch.__version__}",
-        f"torch threads: {torch.get_num_threads()}; numpy BLAS: {blas or 'unknown'}",
-    ]
-
-
-def markdown_table(headers, rows):
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-    ]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-class Report:
-    """Collects markdown sections, printing each as it is added."""
-
-    def __init__(self, title):
-        self.parts = [f"# {title}"]
-        print(self.parts[0], end="\n\n", flush=True)
-
-    def add(self, text):
-        self.parts.append(text)
-        print(text, end="\n\n", flush=True)
-
-    def write(self, path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n\n".join(self.parts) + "\n", encoding="utf-8")
-        print(f"Written to {path}")
-
-
-def mib(n_bytes):
-    return f"{n_bytes / 2**20:.1f}"
 
 
 # ------------------------------------------------------------- measurement
@@ -177,27 +115,6 @@ def peak_extra_bytes(fn):
     except AttributeError:  # private profiler API changed
         torch_peak = None
     return numpy_peak, torch_peak
-
-
-def median_times(functions, repeats, threads):
-    """Interleaved repeats after one warm-up call each; medians in seconds.
-
-    ``threads`` is given to torch and to numpy's BLAS for the duration.
-    """
-    with threadpool_limits(limits=threads, user_api="blas"):
-        torch.set_num_threads(threads)
-        try:
-            for fn in functions.values():
-                fn()
-            times = {key: [] for key in functions}
-            for _ in range(repeats):
-                for key, fn in functions.items():
-                    start = time.perf_counter()
-                    fn()
-                    times[key].append(time.perf_counter() - start)
-        finally:
-            torch.set_num_threads(TORCH_THREADS)
-    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def cosines(dots, norms, G_norm):
@@ -378,6 +295,7 @@ def main():
     args = parser.parse_args()
     started = time.perf_counter()
     repeats = 3 if args.quick else 9
+    budget = 3.0 if args.quick else 10.0  # seconds per case and thread setting
     torch.set_num_threads(TORCH_THREADS)
 
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
@@ -436,21 +354,33 @@ def main():
 
         # Time, with the benchmark's thread count and the 1-thread control.
         row = [label]
+        rounds, medians = [], {}
         for threads in (TORCH_THREADS, CONTROL_THREADS):
-            median = median_times(
+            median, done = median_times(
                 {
                     "closed": lambda a=adapter, X=X, y=y, G=G: closed_form(a, X, y, G),
                     "brute": lambda a=adapter, X=X, y=y, G=G, f=brute: f(a, X, y, G),
                 },
                 repeats,
                 threads,
+                budget,
             )
+            rounds.append(str(done))
+            medians[threads] = median
             row += [
                 f"{median['closed'] * 1e3:.1f}",
                 f"{median['brute'] * 1e3:.1f}",
                 f"{median['closed'] / median['brute']:.3f}",
             ]
-        time_rows.append(row)
+        time_rows.append([*row, " / ".join(rounds)])
+        for key, what in (("closed", "closed form"), ("brute", "vmap")):
+            slowdown = medians[TORCH_THREADS][key] / medians[CONTROL_THREADS][key]
+            if slowdown > 3:
+                notes.append(
+                    f"{label}, {what}: {slowdown:.0f}x slower with {TORCH_THREADS} "
+                    f"threads than with {CONTROL_THREADS} in this run (machine "
+                    "load; see the control columns)."
+                )
 
         # Memory.
         brute_itemsize = 4 if "float32" in name else 8
@@ -477,7 +407,9 @@ def main():
 
     report.add(
         "## Time\n\n"
-        f"Median of {repeats} interleaved repeats after one warm-up call, in ms. "
+        f"Median of up to {repeats} interleaved repeats (fewer when a setting "
+        f"exceeds {budget:.0f} s; the count is shown) after one warm-up call, "
+        "in ms. "
         "Closed form: `adapter.gradient_factors` (forward pass included) then "
         "`rowsum(R * (H @ G.T))` and `||r_i|| ||h_i||`. vmap: "
         "`vmap(grad(loss))` over the last layer's weight (forward included; "
@@ -496,6 +428,7 @@ def main():
                 f"closed ms ({CONTROL_THREADS} thr)",
                 f"vmap ms ({CONTROL_THREADS} thr)",
                 f"closed / vmap ({CONTROL_THREADS} thr)",
+                "repeats",
             ],
             time_rows,
         )

@@ -13,7 +13,8 @@ What is measured, and why:
 2. **Speed of one training epoch.** SoftmaxRegression is a numpy
    re-implementation of a ``torch.nn.Linear`` + ``torch.optim.Adam`` loop, so
    the obvious alternative is that loop: same batch size, same Adam, torch
-   float64 and float32, ``torch.set_num_threads(2)``. Ours is timed through
+   float64 and float32, ``torch.set_num_threads(2)`` (plus a control run
+   with one torch and one BLAS thread). Ours is timed through
    ``partial_fit`` (one epoch, input validation included); torch is timed on
    tensors made beforehand. Sparse input stays CSR for ours; the torch loop
    slices the CSR rows of each batch and densifies only that batch (what
@@ -36,9 +37,7 @@ skipped with a note.
 import argparse
 import datetime
 import os
-import platform
 import shlex
-import statistics
 import sys
 import time
 import tracemalloc
@@ -47,10 +46,10 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import scipy
 import sklearn
 import torch
 import torch.nn.functional as F
+from _report import Report, machine_info, markdown_table, median_times, mib
 from scipy import sparse
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -58,6 +57,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sknoisy.adapters import make_adapter
 from sknoisy.datasets import get_data_home, load_libsvm, load_wrench
@@ -65,64 +65,15 @@ from sknoisy.linear_model import SoftmaxRegression
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TORCH_THREADS = 2
+# The control setting: one torch thread and one BLAS thread.
+CONTROL_THREADS = 1
 BATCH_SIZE = 32
 LR = 1e-2  # SoftmaxRegression's default
 DENSE_LIMIT_BYTES = 512 * 2**20
+WARM_UP = 640  # samples
 
 
 # --------------------------------------------------------------- reporting
-def machine_info():
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(
-            f"{i['prefix']} ({i['num_threads']} threads)"
-            for i in threadpool_info()
-            if i.get("user_api") == "blas"
-        )
-    except ImportError:  # pragma: no cover - threadpoolctl ships with sklearn
-        blas = "unknown"
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in f if "model name" in line
-            )
-    except (OSError, StopIteration):
-        pass
-    return [
-        f"CPU: {cpu}, os.cpu_count() = {os.cpu_count()}",
-        f"Python {platform.python_version()}, numpy {np.__version__}, "
-        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-        f"torch {torch.__version__}",
-        f"torch threads: {torch.get_num_threads()}; numpy BLAS: {blas or 'unknown'}",
-    ]
-
-
-def markdown_table(headers, rows):
-    lines = [
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---" for _ in headers) + "|",
-    ]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-class Report:
-    """Collects markdown sections, printing each as it is added."""
-
-    def __init__(self, title):
-        self.parts = [f"# {title}"]
-        print(self.parts[0], end="\n\n", flush=True)
-
-    def add(self, text):
-        self.parts.append(text)
-        print(text, end="\n\n", flush=True)
-
-    def write(self, path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n\n".join(self.parts) + "\n", encoding="utf-8")
-        print(f"Written to {path}")
 
 
 # --------------------------------------------------------------------- data
@@ -224,7 +175,8 @@ def accuracy_section(report, seeds, wrench_sets):
     report.add(
         "## Accuracy: SoftmaxRegression() vs LogisticRegression(max_iter=5000)\n\n"
         "Test accuracy in %, mean ± sample std over seeds; the difference is paired "
-        "(ours - LR per seed). The claim checked is |mean difference| ≤ 1 point.\n\n"
+        "(ours - LR per seed). The claim checked is |mean difference| ≤ 1 point. "
+        "numpy BLAS is limited to 1 thread in this section (runtime only).\n\n"
         + markdown_table(
             [
                 "data",
@@ -258,12 +210,12 @@ class TorchLoop:
         self.model = torch.nn.Linear(X.shape[1], n_classes, dtype=dtype)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
 
-    def epoch(self, order=None):
+    def epoch(self, order=None, max_samples=None):
         n_samples = self.X.shape[0]
         if order is None:
             order = torch.randperm(n_samples, generator=self.generator)
         total = 0.0
-        for start in range(0, n_samples, BATCH_SIZE):
+        for start in range(0, max_samples or n_samples, BATCH_SIZE):
             batch = order[start : start + BATCH_SIZE]
             if isinstance(self.X, torch.Tensor):
                 xb = self.X[batch]
@@ -275,12 +227,6 @@ class TorchLoop:
             self.optimizer.step()
             total += loss.item() * len(batch)
         return total / n_samples
-
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def same_computation_check(X, y, n_classes):
@@ -340,8 +286,8 @@ def no_densify_check(X, y, n_classes):
     return counter.calls, peak
 
 
-def mib(n_bytes):
-    return f"{n_bytes / 2**20:.1f} MiB"
+def mib_(n_bytes):
+    return f"{mib(n_bytes)} MiB"
 
 
 def speed_section(report, args, datasets, notes):
@@ -352,7 +298,7 @@ def speed_section(report, args, datasets, notes):
         is_sparse = sparse.issparse(X)
         print(f"timing {name} ...", flush=True)
         ours = SoftmaxRegression(random_state=0)
-        ours.partial_fit(X, y, classes=np.arange(n_classes))  # warm-up epoch
+        ours.partial_fit(X, y, classes=np.arange(n_classes))
         variants = {
             "torch f64": TorchLoop(X, y, n_classes, torch.float64),
             "torch f32": TorchLoop(X, y, n_classes, torch.float32),
@@ -365,16 +311,21 @@ def speed_section(report, args, datasets, notes):
         elif is_sparse:
             notes.append(
                 f"{name}: torch with X densified once not run (float32 dense X "
-                f"would take {mib(dense_f32_bytes)})."
+                f"would take {mib_(dense_f32_bytes)})."
             )
-        for loop in variants.values():
-            loop.epoch()  # warm-up epoch
-        times = {"ours": [], **{key: [] for key in variants}}
-        for _ in range(args.repeats):
-            times["ours"].append(timed(partial(ours.partial_fit, X, y)))
-            for key, loop in variants.items():
-                times[key].append(timed(loop.epoch))
-        median = {key: statistics.median(values) for key, values in times.items()}
+        functions = {"ours": partial(ours.partial_fit, X, y)}
+        functions.update((key, loop.epoch) for key, loop in variants.items())
+        # Warm-up: a few hundred samples are enough to initialise everything.
+        warm_ups = {"ours": partial(ours.partial_fit, X[:WARM_UP], y[:WARM_UP])}
+        warm_ups.update(
+            (key, partial(loop.epoch, max_samples=WARM_UP))
+            for key, loop in variants.items()
+        )
+        median, rounds = {}, {}
+        for threads in (TORCH_THREADS, CONTROL_THREADS):
+            median[threads], rounds[threads] = median_times(
+                functions, args.repeats, threads, args.budget, warm_ups
+            )
         if is_sparse:
             shape = f"{X.shape[0]} x {X.shape[1]} CSR, nnz {X.nnz}"
         else:
@@ -387,25 +338,32 @@ def speed_section(report, args, datasets, notes):
                     if "once" in key
                     else " (each batch's CSR rows densified)"
                 )
-            rows.append(
-                [
-                    name,
-                    shape,
-                    key.split(",")[0] + how,
-                    f"{median['ours']:.3f}",
-                    f"{median[key]:.3f}",
-                    f"{median['ours'] / median[key]:.2f}",
-                ]
-            )
-        check_rows.append([name, f"{same_computation_check(X, y, n_classes):.1e}"])
+            row = [name, shape, key.split(",")[0] + how]
+            for threads in (TORCH_THREADS, CONTROL_THREADS):
+                ours_s, torch_s = median[threads]["ours"], median[threads][key]
+                row += [f"{ours_s:.3f}", f"{torch_s:.3f}", f"{ours_s / torch_s:.2f}"]
+            row.append(f"{rounds[TORCH_THREADS]} / {rounds[CONTROL_THREADS]}")
+            rows.append(row)
+            slowdown = median[TORCH_THREADS][key] / median[CONTROL_THREADS][key]
+            if slowdown > 3:
+                notes.append(
+                    f"{name}, {key}: torch was {slowdown:.0f}x slower with "
+                    f"{TORCH_THREADS} threads than with {CONTROL_THREADS} in this "
+                    "run (machine load; see the control columns)."
+                )
+        with threadpool_limits(limits=CONTROL_THREADS, user_api="blas"):
+            torch.set_num_threads(CONTROL_THREADS)
+            difference = same_computation_check(X, y, n_classes)
+            torch.set_num_threads(TORCH_THREADS)
+        check_rows.append([name, f"{difference:.1e}"])
         if is_sparse:
             calls, peak = no_densify_check(X, y, n_classes)
             memory_rows.append(
                 [
                     name,
-                    mib(X.shape[0] * X.shape[1] * 8),
-                    mib(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes),
-                    mib(peak),
+                    mib_(X.shape[0] * X.shape[1] * 8),
+                    mib_(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes),
+                    mib_(peak),
                     calls,
                 ]
             )
@@ -413,21 +371,30 @@ def speed_section(report, args, datasets, notes):
                 notes.append(f"{name}: SoftmaxRegression DENSIFIED sparse input.")
     report.add(
         "## Speed: one epoch of SoftmaxRegression vs a torch loop\n\n"
-        f"Batch size {BATCH_SIZE}, Adam lr {LR}, median of {args.repeats} "
-        "interleaved repeats after one warm-up epoch. Ours computes in float64 "
+        f"Batch size {BATCH_SIZE}, Adam lr {LR}, median of up to {args.repeats} "
+        f"interleaved repeats (fewer when a setting exceeds {args.budget:.0f} s; "
+        f"the count is shown) after a warm-up on {WARM_UP} samples. Ours computes "
+        "in float64 "
         "(its parameters are float64), timed via `partial_fit` (one epoch, input "
-        "validation included). Torch: `nn.Linear` + `optim.Adam`, "
-        f"{TORCH_THREADS} threads, `F.cross_entropy`, `loss.item()` each step "
-        "(ours also records the loss), tensors built before timing. "
-        "Ratio = ours / torch (< 1: ours faster).\n\n"
+        "validation included). Torch: `nn.Linear` + `optim.Adam` (default, "
+        "non-fused), `F.cross_entropy`, `loss.item()` each step (ours also "
+        "records the loss), tensors built before timing. Ratio = ours / torch "
+        f"(< 1: ours faster). Timed with {TORCH_THREADS} threads (torch, and "
+        "numpy's BLAS; the benchmark setting) and, as a control, with "
+        f"{CONTROL_THREADS}: on this shared 2-vCPU machine multi-threaded torch "
+        "kernels can be much slower than single-threaded ones under load.\n\n"
         + markdown_table(
             [
                 "data",
                 "shape",
                 "torch variant",
-                "ours s/epoch",
-                "torch s/epoch",
-                "ours/torch",
+                f"ours s/epoch ({TORCH_THREADS} thr)",
+                f"torch s/epoch ({TORCH_THREADS} thr)",
+                f"ours/torch ({TORCH_THREADS} thr)",
+                f"ours s/epoch ({CONTROL_THREADS} thr)",
+                f"torch s/epoch ({CONTROL_THREADS} thr)",
+                f"ours/torch ({CONTROL_THREADS} thr)",
+                "repeats",
             ],
             rows,
         )
@@ -474,6 +441,7 @@ def main():
     started = time.perf_counter()
     seeds = range(2) if args.quick else range(5)
     args.repeats = 3 if args.quick else 9
+    args.budget = 3.0 if args.quick else 15.0  # seconds per data set and setting
     n_dense = 5_000 if args.quick else 20_000
     warnings.filterwarnings("ignore", category=sklearn.exceptions.ConvergenceWarning)
 
@@ -498,11 +466,14 @@ def main():
 
     notes = []
     wrench = {}
-    for name in ("youtube", "sms"):
+    for name in ("youtube",) if args.quick else ("youtube", "sms"):
         ds = try_wrench(name, notes)
         if ds is not None:
             wrench[name] = ds
-    accuracy_section(report, seeds, wrench)
+    # One BLAS thread: lbfgs was up to 100x slower with two on the shared
+    # 2-vCPU machine; the accuracies do not depend on it.
+    with threadpool_limits(limits=1, user_api="blas"):
+        accuracy_section(report, seeds, wrench)
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n_dense, 64))
@@ -513,7 +484,7 @@ def main():
         X_tr, y_tr, _, _ = tfidf_split(ds)
         speed_data[f"WRENCH {name} TF-IDF train"] = (X_tr, y_tr)
     if args.quick:
-        notes.append("LIBSVM real-sim not attempted in quick mode.")
+        notes.append("WRENCH sms and LIBSVM real-sim not attempted in quick mode.")
     else:
         try:
             speed_data["LIBSVM real-sim"] = load_libsvm(
