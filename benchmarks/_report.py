@@ -4,9 +4,12 @@ The scripts run as ``python benchmarks/<name>.py``, so this module is imported
 as ``_report`` from the scripts' folder.
 """
 
+import datetime
 import os
 import platform
+import shlex
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -72,6 +75,27 @@ class Report:
     def __init__(self, title):
         self.parts = [f"# {title}"]
         print(self.parts[0], end="\n\n", flush=True)
+
+    @classmethod
+    def start(cls, title, quick):
+        """A report opened with the command, date, mode and machine lines."""
+        command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+        data_env = os.environ.get("SKNOISY_DATA")
+        if data_env:
+            command = f"SKNOISY_DATA={shlex.quote(data_env)} {command}"
+        now = datetime.datetime.now(datetime.timezone.utc)
+        report = cls(title)
+        report.add(
+            "\n".join(
+                [
+                    f"- Command: `{command}`",
+                    f"- Date: {now.strftime('%Y-%m-%d %H:%M UTC')}",
+                    f"- Mode: {'quick' if quick else 'full'}",
+                    *(f"- {line}" for line in machine_info()),
+                ]
+            )
+        )
+        return report
 
     def add(self, text):
         self.parts.append(text)

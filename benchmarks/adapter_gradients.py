@@ -36,9 +36,7 @@ skipped with a note. Exits with status 1 if a difference exceeds 1e-5.
 
 import argparse
 import contextlib
-import datetime
 import os
-import shlex
 import sys
 import time
 import tracemalloc
@@ -47,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _report import Report, machine_info, markdown_table, median_times, mib
+from _report import Report, markdown_table, median_times, mib
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.extmath import row_norms
@@ -298,23 +296,8 @@ def main():
     budget = 3.0 if args.quick else 10.0  # seconds per case and thread setting
     torch.set_num_threads(TORCH_THREADS)
 
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
-    data_env = os.environ.get("SKNOISY_DATA")
-    if data_env:
-        command = f"SKNOISY_DATA={shlex.quote(data_env)} {command}"
-    report = Report("Per-sample last-layer gradients: closed form vs vmap")
-    report.add(
-        "\n".join(
-            [
-                f"- Command: `{command}`",
-                "- Date: "
-                + datetime.datetime.now(datetime.timezone.utc).strftime(
-                    "%Y-%m-%d %H:%M UTC"
-                ),
-                f"- Mode: {'quick' if args.quick else 'full'}",
-                *(f"- {line}" for line in machine_info()),
-            ]
-        )
+    report = Report.start(
+        "Per-sample last-layer gradients: closed form vs vmap", args.quick
     )
     notes = []
     cases = build_cases(args, notes)

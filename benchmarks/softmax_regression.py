@@ -35,10 +35,6 @@ skipped with a note.
 """
 
 import argparse
-import datetime
-import os
-import shlex
-import sys
 import time
 import tracemalloc
 import warnings
@@ -49,7 +45,7 @@ import numpy as np
 import sklearn
 import torch
 import torch.nn.functional as F
-from _report import Report, machine_info, markdown_table, median_times, mib
+from _report import Report, markdown_table, median_times, mib
 from scipy import sparse
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -445,24 +441,7 @@ def main():
     n_dense = 5_000 if args.quick else 20_000
     warnings.filterwarnings("ignore", category=sklearn.exceptions.ConvergenceWarning)
 
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
-    data_env = os.environ.get("SKNOISY_DATA")
-    if data_env:
-        command = f"SKNOISY_DATA={shlex.quote(data_env)} {command}"
-    report = Report("SoftmaxRegression benchmark")
-    report.add(
-        "\n".join(
-            [
-                f"- Command: `{command}`",
-                "- Date: "
-                + datetime.datetime.now(datetime.timezone.utc).strftime(
-                    "%Y-%m-%d %H:%M UTC"
-                ),
-                f"- Mode: {'quick' if args.quick else 'full'}",
-                *(f"- {line}" for line in machine_info()),
-            ]
-        )
-    )
+    report = Report.start("SoftmaxRegression benchmark", args.quick)
 
     notes = []
     wrench = {}

@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from .adapters import LinearAdapter, is_skorch_net
+from .utils._validation import encode_labels
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -810,7 +811,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=5,
             )
-        return X_val, _encode(y_val, self.classes_, "y_val")
+        return X_val, encode_labels(y_val, self.classes_, "y_val", "y's classes")
 
     # ---------------------------------------------------------- prediction
     def _validated(self, X):
@@ -922,24 +923,6 @@ def _apply_selection(y, selected, target, mode):
     if mode == "relabel":
         return np.where(selected, target, y)
     return y[~selected]
-
-
-def _encode(values, classes, name):
-    """Positions of ``values`` in ``classes``, naming ``name`` on failure."""
-    try:
-        index = np.searchsorted(classes, values)
-    except TypeError as exc:
-        raise ValueError(
-            f"{name} holds labels of another type than y ({classes.dtype})."
-        ) from exc
-    index = np.clip(index, 0, len(classes) - 1)
-    unknown = classes[index] != values
-    if np.any(unknown):
-        raise ValueError(
-            f"{name} holds labels {np.unique(values[unknown]).tolist()} that are "
-            f"not in y's classes {classes.tolist()}."
-        )
-    return index
 
 
 def _like(y, values, rows=None):

@@ -22,3 +22,20 @@ def test_progress_logger_is_silent_unless_verbose(capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith("[Est] round 2 | removed=3 | loss=0.1235 | ")
     assert line.endswith("s")
+
+
+def test_encode_labels_names_the_parameter():
+    import numpy as np
+    import pytest
+
+    from sknoisy.utils._validation import encode_labels
+
+    classes = np.array(["a", "b", "c"])
+    np.testing.assert_array_equal(
+        encode_labels(np.array(["c", "a"]), classes, "y"), [2, 0]
+    )
+    with pytest.raises(ValueError, match=r"y_val holds labels \['z'\] that are not"):
+        encode_labels(np.array(["a", "z"]), classes, "y_val")
+    # Labels of another type are never silently mapped to a class.
+    with pytest.raises(ValueError, match=r"^y holds labels"):
+        encode_labels(np.array([1, 2]), classes, "y")

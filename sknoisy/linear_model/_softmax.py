@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._validation import encode_labels
 from ..utils._verbose import ProgressLogger
 
 _ADAM_BETA1 = 0.9
@@ -417,14 +418,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                     f"y; got 1 class ({self.classes_[0]!r})."
                 )
         else:
-            y_encoded = np.searchsorted(self.classes_, y)
-            y_encoded = np.clip(y_encoded, 0, len(self.classes_) - 1)
-            unknown = self.classes_[y_encoded] != y
-            if np.any(unknown):
-                raise ValueError(
-                    f"y holds labels {np.unique(y[unknown]).tolist()} that are not "
-                    f"in classes_ {self.classes_.tolist()}."
-                )
+            y_encoded = encode_labels(y, self.classes_, "y", "classes_")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         return X, y_encoded, sample_weight
