@@ -131,13 +131,6 @@ class _LogisticModel:
 
 def _check_linear_estimator(estimator, n_classes):
     """Return the closed-form description of ``estimator`` or raise."""
-    if is_skorch_net(estimator):
-        raise TypeError(
-            "RDIARelabeler does not support skorch networks yet: its closed-form "
-            "influence needs an L2-regularised sklearn LogisticRegression as "
-            "estimator. The deep variant (RDIA-LS) is planned as a separate "
-            "estimator."
-        )
     final = _final_step(estimator)
     if not isinstance(final, LogisticRegression) or isinstance(
         final, LogisticRegressionCV
@@ -145,7 +138,8 @@ def _check_linear_estimator(estimator, n_classes):
         raise TypeError(
             "RDIARelabeler computes influence in closed form for logistic "
             "regression: estimator must be a LogisticRegression (alone or as the "
-            f"last step of a Pipeline); got {type(final).__name__}."
+            "last step of a Pipeline), or a skorch NeuralNetClassifier for "
+            f"RDIA-LS; got {type(final).__name__}."
         )
     return _LogisticModel(final, n_classes)
 
@@ -317,8 +311,13 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``None`` means the paper's
         ``LogisticRegression(C=0.1, fit_intercept=False, solver="liblinear",
         tol=1e-7, max_iter=100)``, with ``solver="lbfgs", max_iter=1000`` for
-        more than two classes. It is cloned, never fitted in place. skorch
-        networks are not supported yet (``TypeError``).
+        more than two classes. It is cloned, never fitted in place.
+
+        A skorch :class:`~skorch.NeuralNetClassifier` selects the deep variant,
+        RDIA-LS (see Notes): the network is trained with the RDIA-LS loss on
+        its own ``device`` and becomes ``estimator_`` directly, without a
+        refit. ``alpha``, ``alpha_scale``, ``criterion``, ``validation_fraction``
+        and ``split`` do not apply to it; ``noise_rate`` is required.
 
     alpha : float, default=0.0002
         Threshold: samples with score ``> alpha`` are relabelled. The score
@@ -350,9 +349,27 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         How that share is held out: a class-stratified random draw seeded by
         ``random_state``, or the last rows, as the paper's code does.
 
+    noise_rate : float in [0, 1), default=None
+        RDIA-LS only (skorch networks), where it is required: the estimated
+        share of wrong labels, the share of every batch not trained as clean.
+
+    gamma : float in [0, 1], default=0.5
+        RDIA-LS only: weight of the clean part of the loss against the
+        relabelling part (the paper: 0.2 on MNIST, 0.05 on CIFAR-10).
+
+    negative_rate : float in [0, 1), default=None
+        RDIA-LS only: share of every batch discarded at the high-loss end;
+        None means ``noise_rate / 2``, as in the paper's code.
+
+    legacy_loss : bool, default=False
+        RDIA-LS only: reproduce the paper code's loss with its quirks (a
+        double softmax, an extra division by the batch size, NaN when no
+        sample is unsure) instead of the corrected loss.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and the base estimator's
-        ``random_state``, from independent child streams. Pass an int for
+        ``random_state`` (for a skorch network, its private torch random
+        stream), from independent child streams. Pass an int for
         reproducible results.
 
     verbose : int, default=0
@@ -373,6 +390,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     initial_estimator_ : estimator object
         Clone of the base model fitted on the training rows and noisy labels.
+        Not set for RDIA-LS.
 
     estimator_ : estimator object
         Clone of the base model refitted on all training rows with the new
@@ -381,15 +399,25 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     influence_ : ndarray of shape (n_samples,)
         φ of every row of ``X`` in paper units; positive means harmful. NaN
-        for the rows held out as validation set.
+        for the rows held out as validation set. Not set for RDIA-LS.
 
     relabel_influence_ : ndarray of shape (n_samples,)
         ``C`` times the predicted decrease of the summed validation loss when
         the sample is relabelled to its best other class (the flip for two
         classes, where it equals ``φ / (1 - p_ỹ)``); NaN for held-out rows.
+        Not set for RDIA-LS.
+
+    training_loss_ : ndarray of shape (n_samples,)
+        RDIA-LS only: cross-entropy of the trained network on every training
+        row and its noisy label, which ranks the rows for the sampler output.
 
     relabeled_mask_ : ndarray of shape (n_samples,), dtype=bool
         The selected samples: relabelled, or dropped with ``mode="drop"``.
+        For RDIA-LS, the rows ranked *unsure* (see Notes).
+
+    discarded_mask_ : ndarray of shape (n_samples,), dtype=bool
+        RDIA-LS only: the rows with the largest losses, left out of the
+        sampler output.
 
     relabeled_indices_ : ndarray of shape (n_relabeled_,)
         Indices of the selected samples.
@@ -464,6 +492,28 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     works once :mod:`imblearn` is imported, which patches scikit-learn's
     list of routable methods).
 
+    **RDIA-LS** (skorch networks). The paper's deep variant replaces the
+    influence with a per-batch loss ranking
+    (:class:`sknoisy.RDIALSClassifier`): every training batch is
+    sorted by cross-entropy; the first ``int((1 - noise_rate) B)`` samples
+    are trained with cross-entropy, the last ``int(negative_rate B)`` are
+    discarded and those in between get RDIA's relabelling loss
+    ``-log(1 - p_ỹ)``, weighted ``gamma`` and ``1 - gamma``. As in the
+    paper's code, the first 9 epochs warm up on the small-loss share while
+    the forget rate ramps up, and from epoch 80 the learning rate decays
+    linearly with Adam's ``beta1 = 0.1`` (callback ``rdia_ls_schedule`` of the
+    network, tunable as ``estimator__callbacks__rdia_ls_schedule__...``). The
+    default loss corrects the paper's code (no double softmax, no extra
+    division by the batch size, no NaN at a noise rate of zero);
+    ``legacy_loss=True`` restores it. ``X_val, y_val`` become the network's
+    validation data, scored every epoch in ``estimator_.history``; without
+    them the network's own ``train_split`` applies. As a sampler (our
+    extension: RDIA-LS relabels inside the loss only), all training rows
+    are ranked by the trained network's loss and split like a batch: the
+    *unsure* rows are relabelled to the network's most likely other class
+    (the flip for two classes, which is R), the *discarded* rows are left
+    out, and ``mode="drop"`` leaves out both.
+
     **Tuning alpha.** Tune ``alpha`` against clean labels with
     ``scoring="neg_log_loss"`` on a
     :class:`~sklearn.model_selection.PredefinedSplit` whose test fold is the
@@ -526,6 +576,10 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         "mode": [StrOptions({"relabel", "drop"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "split": [StrOptions({"random", "tail"})],
+        "noise_rate": [Interval(Real, 0, 1, closed="left"), None],
+        "gamma": [Interval(Real, 0, 1, closed="both")],
+        "negative_rate": [Interval(Real, 0, 1, closed="left"), None],
+        "legacy_loss": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -544,6 +598,10 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         mode="relabel",
         validation_fraction=0.3,
         split="random",
+        noise_rate=None,
+        gamma=0.5,
+        negative_rate=None,
+        legacy_loss=False,
         random_state=None,
         verbose=0,
     ):
@@ -554,6 +612,10 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.mode = mode
         self.validation_fraction = validation_fraction
         self.split = split
+        self.noise_rate = noise_rate
+        self.gamma = gamma
+        self.negative_rate = negative_rate
+        self.legacy_loss = legacy_loss
         self.random_state = random_state
         self.verbose = verbose
 
@@ -622,9 +684,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         self._fit(X, y, X_val, y_val)
         y_out = self.y_relabeled_
-        if self.mode == "relabel":
-            return X, _like(y, y_out)
         keep = self.sample_indices_
+        if len(keep) == len(y_out):
+            return X, _like(y, y_out)
         return _safe_indexing(X, keep), _like(y, y_out[keep], keep)
 
     def _fit(self, X, y, X_val, y_val):
@@ -646,13 +708,16 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         base = self.estimator
         if base is None:
             base = _default_estimator(n_classes)
-        model = _check_linear_estimator(base, n_classes)
 
         rng = check_random_state(self.random_state)
         split_seq, estimator_seq = np.random.SeedSequence(
             rng.randint(_INT32_MAX)
         ).spawn(2)
         estimator_seed = int(estimator_seq.generate_state(1)[0] % _INT32_MAX)
+        self._encoded_outputs = is_skorch_net(base)
+        if self._encoded_outputs:
+            return self._fit_network(base, X, y_enc, X_val, y_val, estimator_seed)
+        model = _check_linear_estimator(base, n_classes)
 
         n_samples = X.shape[0]
         if X_val is None and y_val is None:
@@ -738,6 +803,75 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         logger.log(step="refit", n_fit=len(fit_idx), n_relabeled=self.n_relabeled_)
         return self
 
+    def _fit_network(self, base, X, y_enc, X_val, y_val, seed):
+        """RDIA-LS: train a skorch network with the loss-ranking relabel loss.
+
+        The network itself resists the noise, so there is no refit. The
+        sampler output ranks all training rows by the trained network's
+        cross-entropy and splits them as RDIA-LS splits a batch.
+        """
+        from ._rdia_ls import fit_network, make_rdia_ls_network, rdia_ls_split_sizes
+
+        if self.noise_rate is None:
+            raise ValueError(
+                "RDIARelabeler needs noise_rate with a skorch network: RDIA-LS "
+                "forgets that share of every batch; pass an estimate of the "
+                "share of wrong labels, e.g. noise_rate=0.2."
+            )
+        n_samples, n_classes = len(y_enc), len(self.classes_)
+        net = make_rdia_ls_network(
+            base,
+            n_classes,
+            noise_rate=self.noise_rate,
+            gamma=self.gamma,
+            negative_rate=self.negative_rate,
+            legacy_loss=self.legacy_loss,
+        )
+        X = _as_float32(X)
+        X_va = y_va = None
+        if X_val is not None or y_val is not None:
+            X_va, y_va = self._check_validation_data(X_val, y_val, n_samples)
+            X_va = _as_float32(X_va)
+        logger = ProgressLogger(self.verbose, name=type(self).__name__)
+        self.estimator_ = fit_network(net, X, y_enc, seed, X_va, y_va)
+
+        proba = self.estimator_.predict_proba(X)
+        rows = np.arange(n_samples)
+        loss = -np.log(np.clip(proba[rows, y_enc], np.finfo(proba.dtype).tiny, None))
+        n_clean, n_unsure, _ = rdia_ls_split_sizes(
+            n_samples, self.noise_rate, self.estimator_.negative_rate_value
+        )
+        order = np.argsort(loss, kind="stable")
+        relabeled = np.zeros(n_samples, dtype=bool)
+        relabeled[order[n_clean : n_clean + n_unsure]] = True
+        discarded = np.zeros(n_samples, dtype=bool)
+        discarded[order[n_clean + n_unsure :]] = True
+        # R for two classes is the flip; for more, the network's most likely
+        # other class.
+        others = np.where(np.eye(n_classes, dtype=bool)[y_enc], -np.inf, proba)
+        y_new = np.where(relabeled, np.argmax(others, axis=1), y_enc)
+
+        self.training_loss_ = loss
+        self.relabeled_mask_ = relabeled
+        self.relabeled_indices_ = np.flatnonzero(relabeled)
+        self.n_relabeled_ = int(relabeled.sum())
+        self.discarded_mask_ = discarded
+        self.validation_mask_ = np.zeros(n_samples, dtype=bool)
+        if self.mode == "relabel":
+            self.y_relabeled_ = self.classes_[y_new]
+            self.sample_indices_ = np.flatnonzero(~discarded)
+        else:
+            self.y_relabeled_ = self.classes_[y_enc]
+            self.sample_indices_ = np.flatnonzero(~(relabeled | discarded))
+        logger.log(
+            step="RDIA-LS",
+            epochs=len(self.estimator_.history),
+            train_loss=self.estimator_.history[-1, "train_loss"],
+            relabeled=self.n_relabeled_,
+            discarded=int(discarded.sum()),
+        )
+        return self
+
     def _fit_influence(self, initial, n_classes, model, X_tr, y_tr, X_va, y_va):
         """Influence of the training rows: the linear backend.
 
@@ -816,9 +950,10 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # ---------------------------------------------------------- prediction
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
+        return _as_float32(X) if self._encoded_outputs else X
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -835,7 +970,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Predicted labels.
         """
         X = self._validated(X)
-        return self.estimator_.predict(X)
+        y_pred = self.estimator_.predict(X)
+        # skorch networks predict the encoded classes.
+        return self.classes_[y_pred] if self._encoded_outputs else y_pred
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
@@ -916,6 +1053,11 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         except (AttributeError, TypeError):  # pragma: no cover - foreign objects
             tags.input_tags.sparse = False
         return tags
+
+
+def _as_float32(X):
+    """``X`` as float32, the dtype of torch modules' weights."""
+    return X.astype(np.float32, copy=False)
 
 
 def _apply_selection(y, selected, target, mode):

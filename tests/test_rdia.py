@@ -603,7 +603,7 @@ class NeuralNet:  # stands in for skorch's, without importing torch
         (LogisticRegression(class_weight="balanced"), ValueError, "class_weight"),
         (LogisticRegressionCV(), TypeError, "LogisticRegression"),
         (SVC(probability=True), TypeError, "LogisticRegression"),
-        (NeuralNet(), TypeError, "does not support skorch networks yet"),
+        (NeuralNet(), ValueError, "needs noise_rate with a skorch network"),
     ],
 )
 def test_unsupported_estimators_are_rejected(cancer, estimator, error, match):
