@@ -1,0 +1,110 @@
+"""Sphinx configuration of the sknoisy documentation.
+
+Build with ``python -m sphinx -W -b html docs docs/_build/html``. The build
+needs no network: intersphinx is not used, so references to scikit-learn,
+skorch and torch objects render as plain code instead of links.
+"""
+
+import os
+import re
+import warnings
+
+from threadpoolctl import threadpool_limits
+
+import sknoisy
+
+project = "sknoisy"
+author = "The sknoisy developers"
+copyright = "The sknoisy developers"
+release = sknoisy.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "_templates", "examples", "**/sg_execution_times.rst"]
+root_doc = "index"
+default_role = "literal"
+
+# -- API reference -----------------------------------------------------------
+autosummary_generate = True
+autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_typehints = "none"
+# numpydoc renders the Parameters/Attributes sections; autosummary tables of
+# members inside class pages would need stub pages for every method.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_attributes_as_param_list = True
+
+# Methods inherited from scikit-learn (score, set_fit_request, ...) and
+# skorch keep their docstrings, whose :ref: and :term: roles point into
+# scikit-learn's own documentation. Without intersphinx (the build is
+# offline) those targets do not exist: render them as plain text.
+_FOREIGN_ROLE = re.compile(r":(?:ref|term):`([^`<]+?)\s*(?:<[^>]*>)?`")
+
+
+# Shapes name fitted attributes, as in "ndarray of shape (n_features_in_,)".
+# reStructuredText reads a word ending in "_" as a link; scikit-learn writes
+# (`n_features_in_`,); sknoisy's docstrings write the names bare, so quote
+# them here.
+_SHAPE = re.compile(r"shape \(([^()]*)\)")
+_TRAILING_UNDERSCORE = re.compile(r"(?<![`\w])([A-Za-z]\w*_)(?![`\w])")
+
+
+def _quote_attribute_names(match):
+    return "shape (" + _TRAILING_UNDERSCORE.sub(r"`\1`", match.group(1)) + ")"
+
+
+def _process_docstring(app, what, name, obj, options, lines):
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] == "sknoisy":
+        lines[:] = [_SHAPE.sub(_quote_attribute_names, line) for line in lines]
+    else:
+        lines[:] = [_FOREIGN_ROLE.sub(r"*\1*", line) for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _process_docstring)
+
+
+# -- Gallery -----------------------------------------------------------------
+# The examples are tiny: multi-threaded BLAS only slows them down on small
+# machines (see tests/conftest.py). The gallery runs them in this process.
+threadpool_limits(limits=1)
+
+sphinx_gallery_conf = {
+    "examples_dirs": ["examples"],
+    "gallery_dirs": ["auto_examples"],
+    "filename_pattern": r"/plot_",
+    "doc_module": ("sknoisy",),
+    "backreferences_dir": os.path.join("generated", "backreferences"),
+    "reference_url": {"sknoisy": None},
+    "reset_modules": ("matplotlib",),
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "min_reported_time": 1,
+}
+# Examples run with the Agg backend and without a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings(
+    "ignore",
+    category=UserWarning,
+    message="Matplotlib is currently using agg, which is a non-GUI backend",
+)
+
+# -- HTML --------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"sknoisy {release}"
+html_theme_options = {
+    "github_url": "https://github.com/sknoisy/sknoisy",
+    "navigation_with_keys": False,
+    "show_prev_next": False,
+    "header_links_before_dropdown": 6,
+}
+html_show_sourcelink = False
