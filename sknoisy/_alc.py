@@ -13,6 +13,7 @@ from sklearn.base import (
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._metadata_requests import RequestMethod
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -356,7 +357,7 @@ class RobustActiveLabelCorrector(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         from the unqueried pool; ``None`` means ``min(n_pool, 20 · Q)``. A
         small ``C`` bounds the cost of the graph and the diffusion.
 
-    candidate_sampling : {"uniform", "score", "alpha"} or callable,, default="uniform"
+    candidate_sampling : {"uniform", "score", "alpha"} or callable, default="uniform"
         Distribution ``p^S`` of the candidates: uniform, proportional to the
         score, proportional to ``max(0, 1 - n α_j)``, or the weights returned
         by ``candidate_sampling(scores, alpha)`` over the pool.
@@ -572,6 +573,10 @@ class RobustActiveLabelCorrector(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    # imbalanced-learn routes fit parameters to fit_resample only with metadata
+    # routing on; declare the request method whatever the import order.
+    set_fit_resample_request = RequestMethod("fit_resample", ["annotator"])
 
     def __init__(
         self,

@@ -606,3 +606,27 @@ def test_verbose_prints_one_line_per_round(blobs, capsys):
     assert len(lines) == 3
     assert lines[0].startswith("[RobustActiveLabelCorrector] round 0")
     assert "hit_rate=" in lines[2] and "budget_left=0" in lines[2]
+
+
+def test_annotator_reaches_fit_resample_in_an_imblearn_pipeline():
+    pipeline = pytest.importorskip("imblearn.pipeline")
+    import sklearn
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    y_noisy = make_label_noise(y, 0.3, random_state=0)
+    asked = []
+
+    def oracle(indices):
+        asked.append(len(indices))
+        return y[indices]
+
+    # imblearn hands step parameters to fit_resample only through routing.
+    with sklearn.config_context(enable_metadata_routing=True):
+        step = RobustActiveLabelCorrector(
+            SoftmaxRegression(max_epochs=5), budget=20, batch_size=10, random_state=0
+        )
+        step.set_fit_request(annotator=True).set_fit_resample_request(annotator=True)
+        pipe = pipeline.make_pipeline(step, LogisticRegression(max_iter=500))
+        pipe.fit(X, y_noisy, annotator=oracle)
+    assert sum(asked) == 20
