@@ -39,8 +39,12 @@ _F1_EPS = 1e-5
 
 
 def _default_estimator():
-    """Return the paper's end model with its defaults (10 epochs, M=32, lr 1e-4)."""
-    return SoftmaxRegression(lr=1e-4, batch_size=32, max_epochs=10, weight_decay=0.0)
+    """Return the paper's end model: 10 epochs, M=32, lr 1e-2, no weight decay."""
+    # The paper's code defaults to lr 1e-4, which barely moves the model in 10
+    # epochs (digits: 34-38 % accuracy); the paper tuned lr per dataset and
+    # selected 1e-3 to 1e-1. 1e-2 is its YouTube choice and SoftmaxRegression's
+    # own default.
+    return SoftmaxRegression(lr=1e-2, batch_size=32, max_epochs=10, weight_decay=0.0)
 
 
 def _estimator_has(attr):
@@ -264,9 +268,11 @@ class AGRAClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``lr``, ``batch_size``, ``max_epochs`` and ``weight_decay`` (skorch:
         ``optimizer__weight_decay``) are AGRA's training hyperparameters;
         tune them as ``estimator__lr`` and so on. ``None`` means the paper's
-        model and defaults, ``SoftmaxRegression(lr=1e-4, batch_size=32,
-        max_epochs=10, weight_decay=0)``. It is cloned, never modified. A
-        skorch net trains on its own ``device``.
+        model, ``SoftmaxRegression(lr=1e-2, batch_size=32, max_epochs=10,
+        weight_decay=0)``: the paper's schedule, with the learning rate it
+        selected for YouTube instead of its code's default 1e-4, which barely
+        trains in 10 epochs (pass ``lr=1e-4`` for parity). It is cloned,
+        never modified. A skorch net trains on its own ``device``.
 
     comp_loss : {"ce", "f1"}, default="ce"
         Comparison loss ``L̃`` of step 2 and 3: the mean cross-entropy, or

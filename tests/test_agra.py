@@ -466,7 +466,7 @@ def test_default_estimator_is_the_papers_model():
     agra = AGRAClassifier(random_state=0).fit(X, y)
     model = agra.estimator_
     assert isinstance(model, SoftmaxRegression)
-    assert (model.lr, model.batch_size, model.max_epochs) == (1e-4, 32, 10)
+    assert (model.lr, model.batch_size, model.max_epochs) == (1e-2, 32, 10)
     assert len(agra.history_) == 10
 
 

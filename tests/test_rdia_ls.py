@@ -6,17 +6,16 @@ import pytest
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from skorch import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
-from skorch.callbacks import Callback  # noqa: E402
 from sklearn.model_selection import GridSearchCV, PredefinedSplit  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+from skorch import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
+from skorch.callbacks import Callback  # noqa: E402
 from torch import nn  # noqa: E402
 
 from sknoisy import RDIARelabeler  # noqa: E402
 from sknoisy._rdia_ls import (  # noqa: E402
     RDIALSClassifier,
     RDIALSMixin,
-    RDIALSSchedule,
     make_rdia_ls_network,
     rdia_ls_loss,
     rdia_ls_split_sizes,
@@ -317,7 +316,7 @@ def test_relabeler_trains_rdia_ls_and_decodes_labels(blobs):
     assert not hasattr(rdia, "decision_function")
 
     # Ranking all rows like a batch: the unsure rows are relabelled (flipped).
-    n_clean, n_unsure, n_discarded = rdia_ls_split_sizes(len(X), 0.3, 0.15)
+    _, n_unsure, n_discarded = rdia_ls_split_sizes(len(X), 0.3, 0.15)
     assert rdia.n_relabeled_ == n_unsure
     assert rdia.discarded_mask_.sum() == n_discarded
     flipped = rdia.relabeled_mask_
@@ -340,6 +339,7 @@ def test_relabeler_drop_mode_leaves_out_unsure_and_discarded_rows(blobs):
     X_res, y_res = rdia.fit_resample(X, noisy)
     n_clean = rdia_ls_split_sizes(len(X), 0.3, 0.15)[0]
     assert len(y_res) == n_clean
+    np.testing.assert_array_equal(X_res, X[rdia.sample_indices_])
     np.testing.assert_array_equal(y_res, noisy[rdia.sample_indices_])
 
 
