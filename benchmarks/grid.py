@@ -1,0 +1,546 @@
+"""Common grid: the four sknoisy estimators against plain models and cleanlab.
+
+Every method runs with its default settings on the same cells:
+
+- data sets with gold labels (breast-cancer standardised, digits / 16, the
+  MNIST test images / 255), split 70/30 into train and test per seed, with
+  synthetic noise from :func:`sknoisy.noise.make_label_noise`, uniform and
+  pair at 20 and 40 % (pair only for more than two classes: with two
+  classes it is the same noise model as uniform);
+- WRENCH YouTube, SMS and TREC (TF-IDF fitted on the training texts), whose
+  training labels are the majority vote of the labelling functions and
+  whose test labels are gold.
+
+The validation rule: 10 % of the training rows (stratified, drawn before
+the noise) keep their clean labels; WRENCH uses its gold ``valid`` split
+instead. RDIA and AGRA get those rows as ``X_val, y_val`` and train on the
+noisy rest; every other method trains on the noisy rest plus those rows with
+their clean labels, so that all methods see the same labelled rows. ALC's
+annotator answers the gold labels of the training rows.
+
+Metrics on the gold test labels: accuracy, the F1 of class 1 for two-class
+data sets (AGRA's metric on SMS), the log-loss for methods with
+``predict_proba`` (RDIA's metric), and the fit's wall time, mean ± std over
+seeds. BLAS and torch run on one thread.
+
+Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/grid.py`` (3 seeds,
+written to ``results/grid.md`` and ``results/grid.png``) or with
+``--quick`` (1 seed, uniform 40 % noise, a 2,000-image MNIST subsample,
+WRENCH YouTube only, written to ``results/grid_quick.md`` /
+``grid_quick.png``, which git ignores).
+``--seeds`` and ``--mnist-rows`` override the defaults; ``--datasets`` and
+``--methods`` select a subset. Data sets whose files are missing are skipped
+with a note; cleanlab is skipped with a note when it is not installed.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _report import Report, markdown_table
+from sklearn.datasets import load_breast_cancer, load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from sknoisy import (
+    AGRAClassifier,
+    Prune4ReLSelector,
+    RDIARelabeler,
+    RobustActiveLabelCorrector,
+    SoftmaxRegression,
+)
+from sknoisy.datasets import load_mnist, load_wrench
+from sknoisy.noise import make_label_noise
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+GOLD_DATASETS = ("breast-cancer", "digits", "mnist")
+WRENCH_DATASETS = ("youtube", "sms", "trec")
+DATASETS = GOLD_DATASETS + WRENCH_DATASETS
+NOISES = (("uniform", 0.2), ("uniform", 0.4), ("pair", 0.2), ("pair", 0.4))
+QUICK_NOISES = (("uniform", 0.4),)
+# ALC's default 11 x 50 epochs take 50-80 s of CPU on SMS and TREC each.
+QUICK_DATASETS = ("breast-cancer", "digits", "mnist", "youtube")
+VALIDATION_SHARE = 0.1
+TEST_SHARE = 0.3
+
+PLAIN_METHODS = ("LR", "LR (RDIA base)", "Softmax", "Softmax (AGRA base)")
+SKNOISY_METHODS = ("RDIA", "AGRA", "Prune4ReL", "ALC")
+METHODS = (*PLAIN_METHODS, "CleanLearning", *SKNOISY_METHODS)
+# Methods given the clean rows as a validation set rather than as training rows.
+USES_VALIDATION = {"RDIA", "AGRA"}
+# Columns of the README summary: the plain models the other methods wrap.
+SUMMARY_METHODS = ("LR", "Softmax", "CleanLearning", *SKNOISY_METHODS)
+METHOD_NOTES = {
+    "LR": "`LogisticRegression(max_iter=1000)`: the base of CleanLearning and of "
+    "Prune4ReL's default re-labeling model (DivideMixLite)",
+    "LR (RDIA base)": "RDIA's default base model, `LogisticRegression(C=0.1, "
+    "fit_intercept=False, solver='liblinear', tol=1e-7)` (lbfgs, max_iter=1000 "
+    "for more than two classes)",
+    "Softmax": "`SoftmaxRegression()` defaults (lr=1e-2, 50 epochs): ALC's "
+    "default base model",
+    "Softmax (AGRA base)": "AGRA's default base model, `SoftmaxRegression("
+    "lr=1e-4, batch_size=32, max_epochs=10)`, trained without selection",
+    "CleanLearning": "`cleanlab.classification.CleanLearning(LogisticRegression"
+    "(max_iter=1000))`",
+    "RDIA": "`RDIARelabeler()` with the clean validation rows",
+    "AGRA": "`AGRAClassifier()` with the clean validation rows (best epoch)",
+    "Prune4ReL": "`Prune4ReLSelector()`: keeps 20 %, re-labeling model "
+    "DivideMixLiteClassifier",
+    "ALC": "`RobustActiveLabelCorrector()` (budget 100 queries) with an "
+    "annotator answering the gold labels",
+}
+
+
+# ------------------------------------------------------------------- data
+def load_source(name, mnist_rows, notes):
+    """The data set as ``("gold", X, y)`` or ``("wrench", splits)``; None if absent."""
+    if name == "breast-cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return "gold", X, y
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        return "gold", X / 16.0, y
+    if name == "mnist":
+        try:
+            X, y = load_mnist("test", download_if_missing=False)
+        except FileNotFoundError as exc:
+            notes.append(f"MNIST skipped: {exc}")
+            print(f"note: MNIST skipped ({exc})", flush=True)
+            return None
+        if mnist_rows < len(y):
+            keep, _ = train_test_split(
+                np.arange(len(y)), train_size=mnist_rows, stratify=y, random_state=0
+            )
+            X, y = X[np.sort(keep)], y[np.sort(keep)]
+        return "gold", X.astype(np.float64) / 255.0, y
+    try:
+        data = load_wrench(name, download_if_missing=False)
+    except FileNotFoundError as exc:
+        notes.append(f"WRENCH {name} skipped: {exc}")
+        print(f"note: WRENCH {name} skipped ({exc})", flush=True)
+        return None
+    vectorizer = TfidfVectorizer().fit(data.train.data)
+    return "wrench", {
+        "X_train": vectorizer.transform(data.train.data),
+        "y_train": data.train.target_noisy,
+        "y_train_gold": data.train.target,
+        "X_val": vectorizer.transform(data.valid.data),
+        "y_val": data.valid.target,
+        "X_test": vectorizer.transform(data.test.data),
+        "y_test": data.test.target,
+    }
+
+
+def gold_cell(X, y, name, kind, rate, seed):
+    """Split, scale, carve the clean validation rows, then corrupt the rest."""
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SHARE, stratify=y, random_state=seed
+    )
+    if name == "breast-cancer":
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    X_rest, X_val, y_rest, y_val = train_test_split(
+        X_train,
+        y_train,
+        test_size=VALIDATION_SHARE,
+        stratify=y_train,
+        random_state=seed,
+    )
+    y_noisy = make_label_noise(y_rest, rate, kind=kind, random_state=seed)
+    return {
+        "X_train": X_rest,
+        "y_train": y_noisy,
+        "y_train_gold": y_rest,
+        "X_val": X_val,
+        "y_val": y_val,
+        "X_test": X_test,
+        "y_test": y_test,
+    }
+
+
+def stack(a, b):
+    from scipy import sparse
+
+    return (
+        sparse.vstack([a, b], format="csr") if sparse.issparse(a) else np.vstack([a, b])
+    )
+
+
+# ---------------------------------------------------------------- methods
+def make_method(method, seed, n_classes):
+    """The unfitted estimator of ``method``."""
+    if method == "LR":
+        return LogisticRegression(max_iter=1000)
+    if method == "LR (RDIA base)":
+        from sknoisy._rdia import _default_estimator
+
+        return _default_estimator(n_classes)
+    if method == "Softmax":
+        return SoftmaxRegression(random_state=seed)
+    if method == "Softmax (AGRA base)":
+        from sknoisy._agra import _default_estimator
+
+        return _default_estimator().set_params(random_state=seed)
+    if method == "CleanLearning":
+        from cleanlab.classification import CleanLearning
+
+        return CleanLearning(
+            LogisticRegression(max_iter=1000), seed=seed, verbose=False
+        )
+    if method == "RDIA":
+        return RDIARelabeler(random_state=seed)
+    if method == "AGRA":
+        return AGRAClassifier(random_state=seed)
+    if method == "Prune4ReL":
+        return Prune4ReLSelector(random_state=seed)
+    if method == "ALC":
+        return RobustActiveLabelCorrector(random_state=seed)
+    raise ValueError(method)
+
+
+def run_method(method, cell, seed, n_classes):
+    """Fit ``method`` on the cell; return its test metrics and fit time."""
+    model = make_method(method, seed, n_classes)
+    if method in USES_VALIDATION:
+        X, y = cell["X_train"], cell["y_train"]
+        fit_args = {"X_val": cell["X_val"], "y_val": cell["y_val"]}
+    else:
+        X = stack(cell["X_train"], cell["X_val"])
+        y = np.concatenate([cell["y_train"], cell["y_val"]])
+        fit_args = {}
+        if method == "ALC":
+            gold = np.concatenate([cell["y_train_gold"], cell["y_val"]])
+            fit_args["annotator"] = lambda indices: gold[indices]
+    start, cpu_start = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y, **fit_args)
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    y_test = cell["y_test"]
+    pred = model.predict(cell["X_test"])
+    out = {
+        "accuracy": 100.0 * accuracy_score(y_test, pred),
+        "time": seconds,
+        "cpu": cpu_seconds,
+    }
+    if n_classes == 2:
+        out["f1"] = 100.0 * f1_score(y_test, pred)
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(cell["X_test"])
+        out["log_loss"] = log_loss(y_test, proba, labels=np.arange(n_classes))
+    return out
+
+
+# ---------------------------------------------------------------- reports
+def mean_std(values):
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return statistics.mean(values), std
+
+
+def fmt(values, digits=1):
+    if not values:
+        return "-"
+    mean, std = mean_std(values)
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def cell_label(kind, rate):
+    return "MV labels" if kind is None else f"{kind} {rate:.0%}"
+
+
+def cell_table(results, methods, binary):
+    headers = ["Method", "Accuracy (%)"]
+    headers += ["F1 class 1 (%)"] if binary else []
+    headers += ["Log-loss", "Fit wall (s)", "Fit CPU (s)"]
+    rows = []
+    for method in methods:
+        runs = results.get(method, [])
+        if not runs:
+            continue
+        row = [method, fmt([r["accuracy"] for r in runs])]
+        if binary:
+            row.append(fmt([r["f1"] for r in runs]))
+        losses = [r["log_loss"] for r in runs if "log_loss" in r]
+        row += [fmt(losses, 3), fmt([r["time"] for r in runs], 2)]
+        row.append(fmt([r["cpu"] for r in runs], 2))
+        rows.append(row)
+    return markdown_table(headers, rows)
+
+
+def summary_table(all_results, datasets):
+    """Mean test accuracy over each data set's cells (seed means averaged)."""
+    headers = ["Data set", "cells", *SUMMARY_METHODS]
+    rows = []
+    for name in datasets:
+        cells = [key for key in all_results if key[0] == name]
+        if not cells:
+            continue
+        row = [name, str(len(cells))]
+        for method in SUMMARY_METHODS:
+            means = [
+                statistics.mean(r["accuracy"] for r in all_results[key][method])
+                for key in cells
+                if all_results[key].get(method)
+            ]
+            row.append(
+                f"{statistics.mean(means):.1f}" if len(means) == len(cells) else "-"
+            )
+        rows.append(row)
+    return markdown_table(headers, rows)
+
+
+def plot(all_results, datasets, methods, path, notes):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        notes.append("No plot: matplotlib is not installed.")
+        return False
+    shown = [name for name in datasets if any(k[0] == name for k in all_results)]
+    if not shown:
+        return False
+    ncols = min(3, len(shown))
+    nrows = -(-len(shown) // ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(5.5 * ncols, 3.8 * nrows), squeeze=False
+    )
+    colors = plt.get_cmap("tab10").colors
+    for ax, name in zip(axes.flat, shown, strict=False):
+        keys = [k for k in all_results if k[0] == name]
+        width = 0.8 / len(methods)
+        for m, method in enumerate(methods):
+            means, stds = [], []
+            for key in keys:
+                accs = [r["accuracy"] for r in all_results[key].get(method, [])]
+                means.append(statistics.mean(accs) if accs else np.nan)
+                stds.append(statistics.stdev(accs) if len(accs) > 1 else 0.0)
+            x = np.arange(len(keys)) + (m - (len(methods) - 1) / 2) * width
+            ax.bar(
+                x,
+                means,
+                width,
+                yerr=stds,
+                label=method,
+                color=colors[m % 10],
+                capsize=1.5,
+            )
+        ax.set_xticks(np.arange(len(keys)), [cell_label(*k[1:]) for k in keys])
+        ax.set_title(name)
+        ax.set_ylabel("test accuracy (%)")
+        lowest = np.nanmin(
+            [
+                statistics.mean(r["accuracy"] for r in runs)
+                for key in keys
+                for runs in all_results[key].values()
+                if runs
+            ]
+        )
+        ax.set_ylim(max(0.0, lowest - 10.0), 100.0)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(shown) :]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(methods)))
+    fig.tight_layout(rect=(0, 0.06 * (2 / nrows) if nrows else 0, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ------------------------------------------------------------------- main
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument("--seeds", type=int, help="number of seeds (3; quick 1)")
+    parser.add_argument(
+        "--mnist-rows", type=int, help="MNIST test images used (10000; quick 2000)"
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        help="data sets (default: all; quick: all but SMS and TREC)",
+    )
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    args = parser.parse_args()
+    stem = "grid_quick" if args.quick else "grid"
+    n_seeds = args.seeds or (1 if args.quick else 3)
+    mnist_rows = args.mnist_rows or (2_000 if args.quick else 10_000)
+    noises = QUICK_NOISES if args.quick else NOISES
+    datasets = args.datasets or list(QUICK_DATASETS if args.quick else DATASETS)
+    started = time.perf_counter()
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    # The WRENCH sets are passed X_val; the warnings about that are expected.
+    warnings.filterwarnings("ignore", message=".*X_val.*")
+
+    notes, errors = [], []
+    methods = list(args.methods)
+    if "CleanLearning" in methods:
+        try:
+            import cleanlab  # noqa: F401
+        except ImportError:
+            methods.remove("CleanLearning")
+            notes.append("CleanLearning skipped: cleanlab is not installed.")
+            print("note: CleanLearning skipped (cleanlab not installed)", flush=True)
+
+    sources = {}
+    if args.quick and not args.datasets:
+        notes.append(
+            "Quick mode: 1 seed, uniform 40 % noise only, WRENCH SMS and TREC not "
+            "run (ALC's default training alone takes 50-80 s of CPU on each)."
+        )
+    for name in datasets:
+        source = load_source(name, mnist_rows, notes)
+        if source is not None:
+            sources[name] = source
+    cells = []
+    for name, source in sources.items():
+        if source[0] == "wrench":
+            cells.append((name, None, None))
+            continue
+        n_classes = len(np.unique(source[2]))
+        for kind, rate in noises:
+            if kind == "pair" and n_classes == 2:
+                continue
+            cells.append((name, kind, rate))
+
+    all_results = {}
+    with threadpool_limits(limits=1):
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
+        # Opened here so that its header shows the thread counts the fits use.
+        report = Report.start(
+            "Common grid: sknoisy against plain models and cleanlab", args.quick
+        )
+        for c, (name, kind, rate) in enumerate(cells, 1):
+            source = sources[name]
+            results = {method: [] for method in methods}
+            all_results[name, kind, rate] = results
+            for seed in range(n_seeds):
+                if source[0] == "wrench":
+                    cell = source[1]
+                else:
+                    cell = gold_cell(source[1], source[2], name, kind, rate, seed)
+                n_classes = len(np.unique(cell["y_test"]))
+                for method in methods:
+                    prefix = (
+                        f"[cell {c}/{len(cells)}] {name} {cell_label(kind, rate)} "
+                        f"seed {seed} {method}"
+                    )
+                    try:
+                        out = run_method(method, cell, seed, n_classes)
+                    except Exception:
+                        trace = traceback.format_exc()
+                        errors.append(
+                            (name, cell_label(kind, rate), seed, method, trace)
+                        )
+                        print(f"{prefix}: FAILED\n{trace}", flush=True)
+                        continue
+                    results[method].append(out)
+                    print(
+                        f"{prefix}: accuracy {out['accuracy']:.1f} %, "
+                        f"{out['time']:.2f} s wall, {out['cpu']:.2f} s CPU  (elapsed "
+                        f"{time.perf_counter() - started:.0f} s)",
+                        flush=True,
+                    )
+
+    report.add(
+        "## Summary\n\n"
+        "Mean test accuracy (%) over each data set's cells (noise settings; "
+        f"{n_seeds} seed{'s' if n_seeds > 1 else ''} each); every method with "
+        "its default settings. LR is `LogisticRegression(max_iter=1000)`, the "
+        "model CleanLearning wraps; Softmax is `SoftmaxRegression()`. "
+        "Regenerate with `SKNOISY_DATA=<data> python -m benchmarks run grid`.\n\n"
+        + summary_table(all_results, list(sources))
+    )
+    report.add(
+        "## Setup\n\n"
+        + "\n".join(
+            [
+                "- Data sets with gold labels (breast-cancer standardised on the "
+                "training rows, digits / 16, MNIST test images / 255"
+                + (
+                    f", a stratified subsample of {mnist_rows}"
+                    if mnist_rows < 10_000
+                    else ""
+                )
+                + f"): a stratified {1 - TEST_SHARE:.0%}/{TEST_SHARE:.0%} train/test "
+                "split per seed; synthetic noise (`make_label_noise`, seeded) on the "
+                "training rows. Pair noise is not run on breast-cancer: with two "
+                "classes it is the same noise model as uniform.",
+                "- WRENCH YouTube, SMS, TREC: TF-IDF (`TfidfVectorizer()` fitted on "
+                "the training texts); training labels are the majority vote of the "
+                "labelling functions (`target_noisy`: 18.8, 31.9 and 48.2 % wrong), "
+                "test labels are gold; seeds vary the models only.",
+                f"- Validation rule: {VALIDATION_SHARE:.0%} of the training rows, "
+                "stratified and drawn before the noise, keep their clean labels "
+                "(WRENCH: its gold `valid` split). RDIA and AGRA receive them as "
+                "`X_val, y_val` and train on the noisy rest; every other method "
+                "trains on the noisy rest plus these rows with their clean labels, "
+                "so all methods see the same labelled rows.",
+                "- Metrics on gold test labels: accuracy; F1 of class 1 for two-class "
+                "data (AGRA's metric on SMS); log-loss where the fitted model has "
+                "`predict_proba` (RDIA's metric); fit wall time. Mean ± std over "
+                "seeds. BLAS and torch on one thread, so the fit's CPU time is its "
+                "wall time on an idle core; the wall time also shows the load of the "
+                "shared machine.",
+                "- Methods:",
+                *(f"  - {m}: {METHOD_NOTES[m]}" for m in methods),
+            ]
+        )
+    )
+    for name in sources:
+        keys = [k for k in all_results if k[0] == name]
+        for key in keys:
+            binary = "f1" in next(
+                (runs[0] for runs in all_results[key].values() if runs), {}
+            )
+            report.add(
+                f"## {name}, {cell_label(*key[1:])}\n\n"
+                + cell_table(all_results[key], methods, binary)
+            )
+    png = RESULTS_DIR / f"{stem}.png"
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    if plot(all_results, list(sources), methods, png, notes):
+        report.add(f"![Test accuracy per method and cell]({png.name})")
+        print(f"Plot written to {png}", flush=True)
+    if errors:
+        report.add(
+            "## Failures\n\n"
+            + "\n\n".join(
+                f"{method} on {name} ({label}, seed {seed}):\n\n"
+                f"```\n{trace.rstrip()}\n```"
+                for name, label, seed, method, trace in errors
+            )
+        )
+    if notes:
+        report.add("## Notes\n\n" + "\n".join(f"- {note}" for note in notes))
+    report.add(
+        f"Total wall time (after imports): {time.perf_counter() - started:.0f} s."
+    )
+    report.write(RESULTS_DIR / f"{stem}.md")
+    if errors:
+        print(f"{len(errors)} fit(s) failed; see the Failures section.", flush=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
