@@ -23,8 +23,9 @@ data sets (AGRA's metric on SMS), the log-loss for methods with
 ``predict_proba`` (RDIA's metric), and the fit's wall time, mean ± std over
 seeds. BLAS and torch run on one thread.
 
-Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/grid.py`` (3 seeds,
-written to ``results/grid.md`` and ``results/grid.png``) or with
+Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/grid.py`` (2 seeds and a
+3,000-image MNIST subsample, about 15 minutes on 2 cores; written to
+``results/grid.md`` and ``results/grid.png``) or with
 ``--quick`` (1 seed, uniform 40 % noise, a 2,000-image MNIST subsample,
 WRENCH YouTube only, written to ``results/grid_quick.md`` /
 ``grid_quick.png``, which git ignores).
@@ -365,9 +366,9 @@ def plot(all_results, datasets, methods, path, notes):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run")
-    parser.add_argument("--seeds", type=int, help="number of seeds (3; quick 1)")
+    parser.add_argument("--seeds", type=int, help="number of seeds (2; quick 1)")
     parser.add_argument(
-        "--mnist-rows", type=int, help="MNIST test images used (10000; quick 2000)"
+        "--mnist-rows", type=int, help="MNIST test images used (3000; quick 2000)"
     )
     parser.add_argument(
         "--datasets",
@@ -378,8 +379,8 @@ def main():
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     args = parser.parse_args()
     stem = "grid_quick" if args.quick else "grid"
-    n_seeds = args.seeds or (1 if args.quick else 3)
-    mnist_rows = args.mnist_rows or (2_000 if args.quick else 10_000)
+    n_seeds = args.seeds or (1 if args.quick else 2)
+    mnist_rows = args.mnist_rows or (2_000 if args.quick else 3_000)
     noises = QUICK_NOISES if args.quick else NOISES
     datasets = args.datasets or list(QUICK_DATASETS if args.quick else DATASETS)
     started = time.perf_counter()
