@@ -6,13 +6,32 @@ when they are first used.
 """
 
 from . import adapters, datasets, linear_model, metrics, noise
+from ._agra import AGRAClassifier
+from ._alc import RobustActiveLabelCorrector
+from ._prune4rel import DivideMixLiteClassifier, Prune4ReLSelector
 from ._rdia import RDIARelabeler
 from .linear_model import SoftmaxRegression
 
 __version__ = "0.1.0.dev0"
 
+# RDIA-LS needs torch and skorch, so its names load on first access.
+_TORCH_NAMES = ("RDIALSClassifier", "RDIALSMixin", "RDIALSSchedule")
+
+
+def __getattr__(name):
+    if name in _TORCH_NAMES:
+        from . import _rdia_ls
+
+        return getattr(_rdia_ls, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "AGRAClassifier",
+    "DivideMixLiteClassifier",
+    "Prune4ReLSelector",
     "RDIARelabeler",
+    "RobustActiveLabelCorrector",
     "SoftmaxRegression",
     "__version__",
     "adapters",

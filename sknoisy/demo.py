@@ -6,10 +6,11 @@ model on the noisy labels, and prints their test accuracy on clean labels.
 When the benchmark data is found (``SKNOISY_DATA`` or ``--data-home``), it
 adds the WRENCH YouTube set, whose noise comes from real weak supervision.
 
-Every estimator registered in :data:`METHODS` is run; each new method adds
-one entry there. Methods that learn from a trusted validation set (RDIA) get
-a small clean one, carved from the training rows before noise is injected;
-the other methods train on the noisy rows only.
+Every estimator registered in :data:`METHODS` is run. Methods that learn
+from a trusted validation set (RDIA, AGRA) get a small clean one, carved from
+the training rows before noise is injected; active label correction gets a
+simulated annotator that answers the clean label of each queried row (within
+its default budget); the other methods train on the noisy rows only.
 """
 
 import argparse
@@ -24,6 +25,9 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MaxAbsScaler
 
+from ._agra import AGRAClassifier
+from ._alc import RobustActiveLabelCorrector
+from ._prune4rel import Prune4ReLSelector
 from ._rdia import RDIARelabeler
 from .datasets import load_wrench
 from .linear_model import SoftmaxRegression
@@ -40,23 +44,46 @@ def _rdia_base_model():
     return LogisticRegression(C=0.1, fit_intercept=False, tol=1e-5, max_iter=1000)
 
 
-#: The methods compared: ``name -> (factory(random_state), uses_validation)``.
-#: Each estimator is fitted on noisy training labels and scored on clean test
-#: labels; with ``uses_validation`` it also gets the clean ``X_val, y_val``.
-#: Every method follows the plain base model it wraps.
+#: The methods compared: ``name -> (factory(random_state), extra)``. Each
+#: estimator is fitted on noisy training labels and scored on clean test
+#: labels; ``extra`` is ``"validation"`` (it also gets the clean ``X_val,
+#: y_val``), ``"annotator"`` (it may ask for clean labels) or None. Every
+#: method follows the plain base model it wraps.
 METHODS = {
     "plain SoftmaxRegression": (
         lambda random_state: SoftmaxRegression(random_state=random_state),
-        False,
+        None,
     ),
-    "plain LogisticRegression": (lambda random_state: _rdia_base_model(), False),
+    "AGRAClassifier": (
+        lambda random_state: AGRAClassifier(random_state=random_state),
+        "validation",
+    ),
+    "Prune4ReLSelector": (
+        lambda random_state: Prune4ReLSelector(random_state=random_state),
+        None,
+    ),
+    "RobustActiveLabelCorrector": (
+        lambda random_state: RobustActiveLabelCorrector(random_state=random_state),
+        "annotator",
+    ),
+    "plain LogisticRegression": (lambda random_state: _rdia_base_model(), None),
     "RDIARelabeler": (
         lambda random_state: RDIARelabeler(
             _rdia_base_model(), random_state=random_state
         ),
-        True,
+        "validation",
     ),
 }
+
+
+def _oracle(y_clean):
+    """Return a simulated annotator answering the clean label of each row."""
+    y_clean = np.asarray(y_clean)
+
+    def annotate(indices):
+        return y_clean[indices]
+
+    return annotate
 
 
 def _bundled_datasets(noise_rates, kinds, random_state):
@@ -154,18 +181,20 @@ def run(
     jobs += list(_wrench_youtube(data_home))
     rows = []
     header = (
-        f"{'dataset':<18}{'noise':<16}{'wrong':>7}  {'method':<26}"
+        f"{'dataset':<18}{'noise':<16}{'wrong':>7}  {'method':<28}"
         f"{'test acc':>9}{'log-loss':>10}{'seconds':>9}"
     )
     print(header, file=stream)
     print("-" * len(header), file=stream)
     for dataset, noise, X_train, y_noisy, y_clean, validation, X_test, y_test in jobs:
         actual = label_noise_rate(y_clean, y_noisy)
-        for method, (factory, uses_validation) in METHODS.items():
+        for method, (factory, extra) in METHODS.items():
             start = time.perf_counter()
             fit_params = {}
-            if uses_validation:
+            if extra == "validation":
                 fit_params = dict(zip(("X_val", "y_val"), validation, strict=True))
+            elif extra == "annotator":
+                fit_params = {"annotator": _oracle(y_clean)}
             estimator = factory(random_state).fit(X_train, y_noisy, **fit_params)
             seconds = time.perf_counter() - start
             accuracy = estimator.score(X_test, y_test)
@@ -184,7 +213,7 @@ def run(
                 }
             )
             print(
-                f"{dataset:<18}{noise:<16}{actual:>7.1%}  {method:<26}"
+                f"{dataset:<18}{noise:<16}{actual:>7.1%}  {method:<28}"
                 f"{accuracy:>9.3f}{loss:>10.3f}{seconds:>9.2f}",
                 file=stream,
                 flush=True,

@@ -11,6 +11,7 @@ embeddings. torch is imported only when a skorch network is adapted.
 from sklearn.base import clone
 
 from ._base import ModelAdapter, link_loss_and_residuals
+from ._generic import ProbaAdapter
 from ._linear import LinearAdapter, is_linear_classifier
 
 
@@ -34,7 +35,7 @@ def is_skorch_net(estimator):
     )
 
 
-def make_adapter(estimator, n_classes, **kwargs):
+def make_adapter(estimator, n_classes, *, any_classifier=False, **kwargs):
     """Clone ``estimator`` and wrap the clone in the matching adapter.
 
     Parameters
@@ -49,6 +50,12 @@ def make_adapter(estimator, n_classes, **kwargs):
 
     n_classes : int
         Number of classes of the encoded labels.
+
+    any_classifier : bool, default=False
+        Also accept any other classifier with ``predict_proba``, through a
+        :class:`ProbaAdapter` (an ``MLPClassifier``'s last hidden layer as
+        embeddings, the input features for other models), for methods that
+        need only probabilities and embeddings.
 
     **kwargs : dict
         Passed to the adapter (``last_layer`` for skorch networks).
@@ -80,6 +87,8 @@ def make_adapter(estimator, n_classes, **kwargs):
         return SkorchAdapter(clone(estimator), n_classes, **kwargs)
     if is_linear_classifier(estimator):
         return LinearAdapter(clone(estimator), n_classes, **kwargs)
+    if any_classifier and hasattr(estimator, "predict_proba"):
+        return ProbaAdapter(clone(estimator), n_classes, **kwargs)
     raise TypeError(
         f"sknoisy cannot drive a {type(estimator).__name__}: the base estimator "
         "must be a skorch NeuralNetClassifier or a linear classifier "
@@ -91,6 +100,7 @@ def make_adapter(estimator, n_classes, **kwargs):
 __all__ = [
     "LinearAdapter",
     "ModelAdapter",
+    "ProbaAdapter",
     "is_linear_classifier",
     "is_skorch_net",
     "link_loss_and_residuals",

@@ -178,13 +178,17 @@ class ModelAdapter(ABC):
         """
 
     @abstractmethod
-    def forward(self, X):
+    def forward(self, X, training=False):
         """Return the last layer's logits and its input embeddings.
 
         Parameters
         ----------
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
             Input data.
+
+        training : bool, default=False
+            Run the model in training mode (dropout active, batch statistics);
+            by default in evaluation mode. Linear models have no modes.
 
         Returns
         -------
@@ -219,6 +223,54 @@ class ModelAdapter(ABC):
         embeddings : {ndarray, sparse matrix} of shape (n_samples, n_hidden)
             Input of the last linear layer.
         """
+
+    def training_schedule(self):
+        """Return the model's own ``(batch_size, max_epochs)``.
+
+        Methods that own the training loop (AGRA) train with the batch size
+        and number of epochs the user set on the base model.
+
+        Returns
+        -------
+        batch_size : int or None
+            Mini-batch size, ``n_samples`` being meant by ``-1``; None when
+            the model has no such parameter.
+
+        max_epochs : int or None
+            Number of epochs; None when the model has no such parameter.
+        """
+        return None, None
+
+    def parameter_gradients(self, X, residuals, training=False):
+        """Per-sample gradients of all trainable parameters, flattened.
+
+        Row ``i`` is ``J_iᵀ r_i``, with ``J_i`` the Jacobian of sample ``i``'s
+        logits (the last linear layer's output) with respect to every
+        trainable parameter and ``r_i = residuals[i]`` a cotangent on those
+        logits: for a per-sample loss, ``r_i = ∂loss_i/∂z_i`` gives the
+        per-sample gradient; for a batch-level loss, its rows give each
+        sample's share of the batch gradient. Needs
+        ``n_samples * n_parameters`` floats.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        residuals : ndarray of shape (n_samples, n_outputs)
+            Cotangents on the logits.
+
+        training : bool, default=False
+            Differentiate the model in training mode.
+
+        Returns
+        -------
+        gradients : ndarray of shape (n_samples, n_parameters)
+            Per-sample gradients, parameters in the model's own order.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot differentiate all parameters."
+        )
 
     # ---------------------------------------- derived from the abstract API
     def embed(self, X):

@@ -252,13 +252,39 @@ class LinearAdapter(ModelAdapter):
         full[:, seen] = proba
         return full
 
-    def forward(self, X):
+    def forward(self, X, training=False):
         """Return the model's logits and the features it reads.
 
-        See :meth:`ModelAdapter.forward` for the parameters and return value.
+        See :meth:`ModelAdapter.forward` for the parameters and return value;
+        ``training`` makes no difference to a linear model.
         """
         Xt = self._transform(X)
         return self._logits(Xt), Xt
+
+    def training_schedule(self):
+        """Return the model's ``batch_size`` and ``max_epochs`` parameters.
+
+        See :meth:`ModelAdapter.training_schedule` for the return value.
+        """
+        params = self.model.get_params()
+        return params.get("batch_size"), params.get("max_epochs")
+
+    def parameter_gradients(self, X, residuals, training=False):
+        """Per-sample gradients of ``coef_`` and (when fitted) ``intercept_``.
+
+        See :meth:`ModelAdapter.parameter_gradients` for the parameters and
+        return value. Row ``i`` is ``r_i ⊗ h_i`` flattened, followed by
+        ``r_i`` when the model fits an intercept; sparse features are
+        densified (only the rows passed).
+        """
+        Xt = self._transform(X)
+        embeddings = Xt.toarray() if hasattr(Xt, "toarray") else np.asarray(Xt)
+        residuals = np.asarray(residuals)
+        weight = residuals[:, :, None] * embeddings[:, None, :]
+        parts = [weight.reshape(len(residuals), -1)]
+        if getattr(self.model, "fit_intercept", True):
+            parts.append(residuals)
+        return np.hstack(parts)
 
     def loss_and_residuals(self, X, y):
         """Return per-sample losses, ``∂loss/∂logits`` and the features.

@@ -279,10 +279,12 @@ class SkorchAdapter(ModelAdapter):
                 parts.append(self.net.predict_proba(chunk.astype(np.float32)))
         return np.concatenate(parts).astype(np.float64)
 
-    def forward(self, X):
+    def forward(self, X, training=False):
         """Return the last linear layer's output and input, in eval mode.
 
-        See :meth:`ModelAdapter.forward` for the parameters and return value.
+        See :meth:`ModelAdapter.forward` for the parameters and return value;
+        ``training=True`` runs the module in training mode, on the adapter's
+        private random stream.
         """
 
         def batch(Xi, captured):
@@ -290,7 +292,60 @@ class SkorchAdapter(ModelAdapter):
                 self.net.infer(Xi)
             return captured["logits"], captured["embeddings"]
 
-        return self._map_chunks(batch, X)
+        return self._map_chunks(batch, X, training=training)
+
+    def training_schedule(self):
+        """Return the net's ``batch_size`` and ``max_epochs``.
+
+        See :meth:`ModelAdapter.training_schedule` for the return value.
+        """
+        return self.net.batch_size, self.net.max_epochs
+
+    def parameter_gradients(self, X, residuals, training=False):
+        """Per-sample gradients of every trainable parameter, by ``torch.func``.
+
+        See :meth:`ModelAdapter.parameter_gradients` for the parameters and
+        return value. ``vmap(grad(⟨z_i, r_i⟩))`` over the module called with
+        ``functional_call``; BatchNorm layers need ``training=False``.
+        """
+        from torch.func import functional_call, grad, vmap
+
+        module = self.net.module_
+        Xi = self._tensor_X(X)
+        layer = module.get_submodule(self._find_last_layer(Xi[:1]))
+        params = {
+            name: param.detach()
+            for name, param in module.named_parameters()
+            if param.requires_grad
+        }
+        buffers = dict(module.named_buffers())
+        Ri = torch.as_tensor(
+            np.asarray(residuals), dtype=torch.float32, device=self.device
+        )
+
+        def contracted(params, x, r):
+            captured = {}
+
+            def hook(module, inputs, output):
+                captured["logits"] = output
+
+            handle = layer.register_forward_hook(hook)
+            try:
+                functional_call(module, (params, buffers), (x[None],))
+            finally:
+                handle.remove()
+            return (captured["logits"][0] * r).sum()
+
+        per_sample = vmap(
+            grad(contracted),
+            in_dims=(None, 0, 0),
+            randomness="different" if training else "error",
+        )
+        module.train(training)
+        with self._private_rng():
+            gradients = per_sample(params, Xi, Ri)
+        flat = torch.cat([g.reshape(len(Xi), -1) for g in gradients.values()], 1)
+        return flat.detach().cpu().numpy().astype(np.float64)
 
     def loss_and_residuals(self, X, y):
         """Return per-sample losses, ``∂loss/∂logits`` and the embeddings.
@@ -308,19 +363,26 @@ class SkorchAdapter(ModelAdapter):
 
         return self._map_chunks(batch, X, y)
 
-    def _map_chunks(self, batch_fn, X, y=None):
+    def _map_chunks(self, batch_fn, X, y=None, training=False):
         """Apply ``batch_fn`` to chunks in eval mode; concatenate its outputs.
 
         ``batch_fn(Xi, captured[, yi])`` runs with the last layer's input and
         output recorded in ``captured`` and returns a tuple of tensors.
+        ``training=True`` runs the module in training mode instead, with its
+        randomness drawn from the adapter's private stream.
         """
-        self.net.module_.eval()
         outputs = []
         for rows in self._chunks(X.shape[0]):
             Xi = self._tensor_X(X[rows])
             extra = () if y is None else (self._tensor_y(y[rows]),)
             with self._capture_last_layer(Xi) as captured:
-                result = batch_fn(Xi, captured, *extra)
+                # Set after the capture: finding the last layer runs in eval.
+                self.net.module_.train(training)
+                if training:
+                    with self._private_rng():
+                        result = batch_fn(Xi, captured, *extra)
+                else:
+                    result = batch_fn(Xi, captured, *extra)
             outputs.append([t.detach().cpu().numpy() for t in result])
         return tuple(
             np.concatenate(parts).astype(np.float64)
