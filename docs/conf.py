@@ -7,7 +7,9 @@ skorch and torch objects render as plain code instead of links.
 
 import os
 import re
+import shutil
 import warnings
+from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
@@ -20,6 +22,7 @@ release = sknoisy.__version__
 version = ".".join(release.split(".")[:2])
 
 extensions = [
+    "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
@@ -29,6 +32,8 @@ extensions = [
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "_templates", "examples", "**/sg_execution_times.rst"]
+# Only reStructuredText pages; markdown enters through explicit includes.
+source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
 
@@ -69,8 +74,23 @@ def _process_docstring(app, what, name, obj, options, lines):
         lines[:] = [_FOREIGN_ROLE.sub(r"*\1*", line) for line in lines]
 
 
+# -- Benchmark results ---------------------------------------------------------
+# docs/benchmarks/*.rst include benchmarks/results/*.md (markdown, through
+# myst-parser); their plots are copied next to them so that the markdown's
+# relative image links resolve. The copies are git-ignored.
+_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+_BENCHMARK_PAGES = Path(__file__).resolve().parent / "benchmarks"
+
+
+def _copy_benchmark_plots(app):
+    for plot in _RESULTS.glob("*.png"):
+        if "_quick" not in plot.name:
+            shutil.copyfile(plot, _BENCHMARK_PAGES / plot.name)
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _process_docstring)
+    app.connect("builder-inited", _copy_benchmark_plots)
 
 
 # -- Gallery -----------------------------------------------------------------
