@@ -141,11 +141,11 @@ ax_noise.axhline(
     label_noise_rate(y_train, y_noisy), color="k", ls=":", label="all rows"
 )
 ax_noise.set_xticks(fractions)
-ax_noise.set_ylim(0, 0.6)
+ax_noise.set_ylim(0, 0.7)
 ax_noise.set_xlabel("kept fraction")
 ax_noise.set_ylabel("share of wrong labels")
 ax_noise.set_title("Label noise of the kept rows")
-ax_noise.legend()
+ax_noise.legend(loc="upper right")
 fig.tight_layout()
 plt.show()
 
@@ -155,8 +155,8 @@ plt.show()
 # probability it gives the noisy label ranks most correct labels above the
 # wrong ones: the rows SmallLoss keeps are nearly clean up to ``f = 0.4``
 # (at ``f = 0.8`` it must keep wrong labels, since only 60 % are right), and
-# the re-labeling model trained on a fifth of them is better than the one
-# trained on all rows.
+# the re-labeling model trained on a fifth of the rows is better than the
+# one trained on all of them.
 #
 # Prune4ReL does not look at the noisy label when it selects: its confidence
 # is the warm-up model's largest probability, whatever the label. The rows
