@@ -13,21 +13,20 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _num_samples,
     check_array,
     check_consistent_length,
-    check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
 from .adapters import make_adapter
 from .linear_model import SoftmaxRegression
+from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._validation import encode_labels
 from .utils._verbose import ProgressLogger
 
@@ -45,18 +44,6 @@ def _default_estimator():
     # selected 1e-3 to 1e-1. 1e-2 is its YouTube choice and SoftmaxRegression's
     # own default.
     return SoftmaxRegression(lr=1e-2, batch_size=32, max_epochs=10, weight_decay=0.0)
-
-
-def _estimator_has(attr):
-    """Check ``estimator_`` when fitted, else ``estimator``, for ``attr``."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        estimator = _default_estimator() if self.estimator is None else self.estimator
-        return hasattr(estimator, attr)
-
-    return check
 
 
 # --------------------------------------------------------------------------
@@ -221,7 +208,9 @@ def _decide(sim_label, sim_alternative, y, alternative, threshold):
 # --------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------
-class AGRAClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class AGRAClassifier(
+    AdapterPredictionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     r"""Adaptive gradient-based outlier removal (AGRA) during training.
 
     AGRA [1]_ trains a model by mini-batches and, at every step, decides for
@@ -533,7 +522,7 @@ class AGRAClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         validation = None
         if X_val is not None or y_val is not None:
             validation = self._check_validation_data(X_val, y_val, X.shape[0])
-        base = _default_estimator() if self.estimator is None else self.estimator
+        base = base_estimator(self)
         adapter = make_adapter(base, n_classes)
         batch_size, max_epochs, comp_size = self._schedule(adapter, X.shape[0])
 
@@ -742,68 +731,10 @@ class AGRAClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return X_val, y_val
 
-    # ---------------------------------------------------------- prediction
-    def _validated(self, X):
-        check_is_fitted(self)
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Return the trained model's class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``.
-        """
-        X = self._validated(X)
-        return self._adapter.predict_proba(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_log_proba(self, X):
-        """Return the log of the trained model's class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities in the order of ``classes_``.
-        """
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predict the most probable class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels, in the label space of ``y``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+    def _make_default_estimator(self):
+        return _default_estimator()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        estimator = _default_estimator() if self.estimator is None else self.estimator
-        try:
-            tags.input_tags.sparse = get_tags(estimator).input_tags.sparse
-        except (AttributeError, TypeError):  # pragma: no cover - foreign objects
-            tags.input_tags.sparse = False
+        tags.input_tags.sparse = accepts_sparse(base_estimator(self))
         return tags

@@ -12,16 +12,16 @@ from sklearn.base import (
 )
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import RequestMethod
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._rdia import _like
 from .adapters import make_adapter
 from .linear_model import SoftmaxRegression
+from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._validation import encode_labels
 from .utils._verbose import ProgressLogger
 
@@ -35,20 +35,6 @@ _LOSSENT_ENTROPY_MARGIN = 0.30
 
 def _default_estimator():
     return SoftmaxRegression()
-
-
-def _estimator_has(attr):
-    """Check ``estimator_`` when fitted, else ``estimator``, for ``attr``."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        estimator = self.estimator
-        if estimator is None:
-            estimator = _default_estimator()
-        return hasattr(estimator, attr)
-
-    return check
 
 
 # --------------------------------------------------------------------------
@@ -258,7 +244,9 @@ def _weighted_sample(weights, size, rng):
 # --------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------
-class RobustActiveLabelCorrector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class RobustActiveLabelCorrector(
+    AdapterPredictionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     r"""Active label correction with robust training and entropy propagation.
 
     A classifier is trained on noisy labels; in rounds of ``batch_size``, the
@@ -720,7 +708,7 @@ class RobustActiveLabelCorrector(ClassifierMixin, MetaEstimatorMixin, BaseEstima
         self._select_rng = np.random.default_rng(select_seq)
         self._retrain_rng = np.random.default_rng(retrain_seq)
 
-        base = self.estimator if self.estimator is not None else _default_estimator()
+        base = base_estimator(self)
         self._adapter = make_adapter(base, n_classes)
         self._adapter.initialize(
             X, y_encoded, random_state=int(model_seq.generate_state(1)[0] % _INT32_MAX)
@@ -1025,55 +1013,10 @@ class RobustActiveLabelCorrector(ClassifierMixin, MetaEstimatorMixin, BaseEstima
             done += 1
         return self
 
-    # ---------------------------------------------------------- prediction
-    def _validated(self, X):
-        check_is_fitted(self)
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Return the class probabilities of the trained model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_``.
-        """
-        X = self._validated(X)
-        return self._adapter.predict_proba(X)
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the trained model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels.
-        """
-        X = self._validated(X)
-        proba = self._adapter.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+    def _make_default_estimator(self):
+        return _default_estimator()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        estimator = self.estimator
-        if estimator is None:
-            estimator = _default_estimator()
-        try:
-            tags.input_tags.sparse = get_tags(estimator).input_tags.sparse
-        except (AttributeError, TypeError):  # pragma: no cover - foreign objects
-            tags.input_tags.sparse = False
+        tags.input_tags.sparse = accepts_sparse(base_estimator(self))
         return tags

@@ -23,7 +23,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.semi_supervised import LabelSpreading
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import RequestMethod
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -37,6 +37,7 @@ from sklearn.utils.validation import (
 
 from ._rdia import _seed_estimator
 from .adapters import make_adapter
+from .utils._meta import accepts_sparse, base_estimator, estimator_has
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -799,20 +800,6 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
 # --------------------------------------------------------------------------
 # The selector
 # --------------------------------------------------------------------------
-def _estimator_has(attr):
-    """Check ``estimator_`` when fitted, else ``estimator``, for ``attr``."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        estimator = self.estimator
-        if estimator is None:
-            estimator = DivideMixLiteClassifier()
-        return hasattr(estimator, attr)
-
-    return check
-
-
 class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     r"""Keep the training subset on which a re-labeling model is most accurate.
 
@@ -1161,9 +1148,7 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Fitted estimator.
         """
         X, y_enc = self._select(X, y, embeddings, proba)
-        estimator = self.estimator
-        if estimator is None:
-            estimator = DivideMixLiteClassifier()
+        estimator = base_estimator(self)
         kept = self.sample_indices_
         self._relabeler = make_adapter(
             estimator, len(self.classes_), any_classifier=True
@@ -1345,9 +1330,7 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if need_model:
             warmup = self.warmup_estimator
             if warmup is None:
-                warmup = self.estimator
-            if warmup is None:
-                warmup = DivideMixLiteClassifier()
+                warmup = base_estimator(self)
             adapter = make_adapter(warmup, n_classes, any_classifier=True)
             seed = int(seed_seq.generate_state(1)[0] % _INT32_MAX)
             if strategy == "forgetting":
@@ -1464,7 +1447,7 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Return the class probabilities of the re-labeling model.
 
@@ -1503,11 +1486,8 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # The re-labeling model sees only `fraction` (0.2) of the training
         # rows, so it may miss the 0.83 training accuracy scikit-learn expects.
         tags.classifier_tags.poor_score = True
-        estimator = self.estimator
-        if estimator is None:
-            estimator = DivideMixLiteClassifier()
-        try:
-            tags.input_tags.sparse = get_tags(estimator).input_tags.sparse
-        except (AttributeError, TypeError):  # pragma: no cover - foreign objects
-            tags.input_tags.sparse = False
+        tags.input_tags.sparse = accepts_sparse(base_estimator(self))
         return tags
+
+    def _make_default_estimator(self):
+        return DivideMixLiteClassifier()

@@ -17,7 +17,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import RequestMethod
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -32,6 +32,7 @@ from sklearn.utils.validation import (
 )
 
 from .adapters import LinearAdapter, is_skorch_net
+from .utils._meta import accepts_sparse, base_estimator, estimator_has
 from .utils._validation import encode_labels
 from .utils._verbose import ProgressLogger
 
@@ -51,20 +52,6 @@ def _default_estimator(n_classes=2):
     return LogisticRegression(
         C=0.1, fit_intercept=False, solver="liblinear", tol=1e-7, max_iter=100
     )
-
-
-def _estimator_has(attr):
-    """Check ``estimator_`` when fitted, else ``estimator``, for ``attr``."""
-
-    def check(self):
-        if hasattr(self, "estimator_"):
-            return hasattr(self.estimator_, attr)
-        estimator = self.estimator
-        if estimator is None:
-            estimator = _default_estimator()
-        return hasattr(estimator, attr)
-
-    return check
 
 
 def _final_step(estimator):
@@ -955,7 +942,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return _as_float32(X) if self._encoded_outputs else X
 
-    @available_if(_estimator_has("predict"))
+    @available_if(estimator_has("predict"))
     def predict(self, X):
         """Predict with the refitted ``estimator_``.
 
@@ -974,7 +961,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # skorch networks predict the encoded classes.
         return self.classes_[y_pred] if self._encoded_outputs else y_pred
 
-    @available_if(_estimator_has("predict_proba"))
+    @available_if(estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Return the class probabilities of the refitted ``estimator_``.
 
@@ -993,7 +980,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         proba = self.estimator_.predict_proba(X)
         return self._align(proba, 0.0)
 
-    @available_if(_estimator_has("predict_log_proba"))
+    @available_if(estimator_has("predict_log_proba"))
     def predict_log_proba(self, X):
         """Return the log-probabilities of the refitted ``estimator_``.
 
@@ -1011,7 +998,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         log_proba = self.estimator_.predict_log_proba(X)
         return self._align(log_proba, -np.inf)
 
-    @available_if(_estimator_has("decision_function"))
+    @available_if(estimator_has("decision_function"))
     def decision_function(self, X):
         """Return the decision function of the refitted ``estimator_``.
 
@@ -1039,19 +1026,16 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         full[:, np.searchsorted(self.classes_, seen)] = columns
         return full
 
+    def _make_default_estimator(self):
+        return _default_estimator()
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # At the default alpha RDIA relabels clean samples too (it trades
         # accuracy for validation log-loss, see the paper's noise-0 results),
         # so it may miss the 0.83 accuracy scikit-learn expects on clean blobs.
         tags.classifier_tags.poor_score = True
-        estimator = self.estimator
-        if estimator is None:
-            estimator = _default_estimator()
-        try:
-            tags.input_tags.sparse = get_tags(estimator).input_tags.sparse
-        except (AttributeError, TypeError):  # pragma: no cover - foreign objects
-            tags.input_tags.sparse = False
+        tags.input_tags.sparse = accepts_sparse(base_estimator(self))
         return tags
 
 

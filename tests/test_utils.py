@@ -39,3 +39,27 @@ def test_encode_labels_names_the_parameter():
     # Labels of another type are never silently mapped to a class.
     with pytest.raises(ValueError, match=r"^y holds labels"):
         encode_labels(np.array([1, 2]), classes, "y")
+
+
+def test_estimator_has_checks_the_fitted_model_then_the_base_or_default():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import SVC
+
+    from sknoisy.utils._meta import accepts_sparse, base_estimator, estimator_has
+
+    class Meta:
+        def __init__(self, estimator=None):
+            self.estimator = estimator
+
+        def _make_default_estimator(self):
+            return LogisticRegression()
+
+    has_proba = estimator_has("predict_proba")
+    assert isinstance(base_estimator(Meta()), LogisticRegression)
+    assert has_proba(Meta())
+    assert not has_proba(Meta(SVC()))
+    fitted = Meta(SVC())
+    fitted.estimator_ = LogisticRegression()
+    assert has_proba(fitted)
+    assert accepts_sparse(LogisticRegression())
+    assert not accepts_sparse(object())

@@ -1,0 +1,102 @@
+"""Pieces every sknoisy meta-estimator shares: delegation checks and tags."""
+
+import numpy as np
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def base_estimator(meta):
+    """Return ``meta.estimator``, or ``meta``'s default model when it is None."""
+    if meta.estimator is None:
+        return meta._make_default_estimator()
+    return meta.estimator
+
+
+def estimator_has(attr):
+    """Return an :func:`available_if` check for ``attr`` on the wrapped model.
+
+    The fitted ``estimator_`` decides once there is one, the base estimator
+    (see :func:`base_estimator`) before.
+    """
+
+    def check(self):
+        if hasattr(self, "estimator_"):
+            return hasattr(self.estimator_, attr)
+        return hasattr(base_estimator(self), attr)
+
+    return check
+
+
+def accepts_sparse(estimator):
+    """Whether ``estimator``'s tags say it takes sparse input."""
+    try:
+        return get_tags(estimator).input_tags.sparse
+    except (AttributeError, TypeError):  # pragma: no cover - foreign objects
+        return False
+
+
+class AdapterPredictionMixin:
+    """Prediction through the model adapter of a meta-estimator that trains it.
+
+    For estimators that train their base model themselves, step by step,
+    through ``self._adapter`` (a :class:`~sknoisy.adapters.ModelAdapter`
+    over ``estimator_``, with labels encoded as ``0 .. n_classes - 1``).
+    """
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+
+    @available_if(estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Return the trained model's class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        X = self._validated(X)  # raises NotFittedError before _adapter exists
+        return self._adapter.predict_proba(X)
+
+    @available_if(estimator_has("predict_proba"))
+    def predict_log_proba(self, X):
+        """Return the log of the trained model's class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(estimator_has("predict_proba"))
+    def predict(self, X):
+        """Predict the most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, in the label space of ``y``.
+        """
+        proba = self.predict_proba(X)  # raises NotFittedError before classes_
+        return self.classes_[np.argmax(proba, axis=1)]
