@@ -1,7 +1,6 @@
 """AGRA: adaptive gradient-based outlier removal during mini-batch training."""
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,17 +16,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _num_samples,
-    check_array,
-    check_consistent_length,
-    column_or_1d,
     validate_data,
 )
 
 from .adapters import make_adapter
 from .linear_model import SoftmaxRegression
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
-from .utils._validation import encode_labels
+from .utils._validation import check_validation_data
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -521,7 +516,10 @@ class AGRAClassifier(
         alternative = self._encoded_alternative_label()
         validation = None
         if X_val is not None or y_val is not None:
-            validation = self._check_validation_data(X_val, y_val, X.shape[0])
+            X_val, y_val, _ = check_validation_data(
+                self, X_val, y_val, X.shape[0], stacklevel=3
+            )
+            validation = X_val, y_val
         base = base_estimator(self)
         adapter = make_adapter(base, n_classes)
         batch_size, max_epochs, comp_size = self._schedule(adapter, X.shape[0])
@@ -694,42 +692,6 @@ class AGRAClassifier(
                 f"classes of y {self.classes_.tolist()}."
             )
         return int(match[0])
-
-    def _check_validation_data(self, X_val, y_val, n_samples):
-        if X_val is None or y_val is None:
-            raise ValueError(
-                "Pass both X_val and y_val, or neither; got "
-                f"X_val={'None' if X_val is None else 'data'} and "
-                f"y_val={'None' if y_val is None else 'data'}."
-            )
-        X_val = check_array(
-            X_val,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            input_name="X_val",
-        )
-        if X_val.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X_val has {X_val.shape[1]} features, but X has "
-                f"{self.n_features_in_}; X_val must be in the feature space of X."
-            )
-        y_val = column_or_1d(
-            check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val"),
-            warn=True,
-        )
-        check_consistent_length(X_val, y_val)
-        encode_labels(y_val, self.classes_, "y_val", "y's classes")
-        if _num_samples(X_val) == n_samples:
-            warnings.warn(
-                f"X_val has as many rows as X ({n_samples}). scikit-learn's "
-                "cross-validation (GridSearchCV, cross_validate) slices every fit "
-                "parameter of length n_samples along with X, so inside a search "
-                "X_val and y_val may have been split silently. Use a validation "
-                "set of another size, or ignore this warning outside CV.",
-                UserWarning,
-                stacklevel=4,
-            )
-        return X_val, y_val
 
     def _make_default_estimator(self):
         return _default_estimator()

@@ -26,7 +26,6 @@ from sklearn.semi_supervised import LabelSpreading
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import RequestMethod
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
@@ -37,7 +36,11 @@ from sklearn.utils.validation import (
 
 from ._rdia import _seed_estimator
 from .adapters import make_adapter
-from .utils._meta import accepts_sparse, base_estimator, estimator_has
+from .utils._meta import (
+    AdapterPredictionMixin,
+    accepts_sparse,
+    base_estimator,
+)
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -800,7 +803,9 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
 # --------------------------------------------------------------------------
 # The selector
 # --------------------------------------------------------------------------
-class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class Prune4ReLSelector(
+    AdapterPredictionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     r"""Keep the training subset on which a re-labeling model is most accurate.
 
     Prune4ReL [1]_ prunes a noisily labelled training set for a
@@ -1150,13 +1155,11 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X, y_enc = self._select(X, y, embeddings, proba)
         estimator = base_estimator(self)
         kept = self.sample_indices_
-        self._relabeler = make_adapter(
-            estimator, len(self.classes_), any_classifier=True
-        )
-        self._relabeler.fit(
+        self._adapter = make_adapter(estimator, len(self.classes_), any_classifier=True)
+        self._adapter.fit(
             _safe_indexing(X, kept), y_enc[kept], random_state=self._estimator_seed
         )
-        self.estimator_ = self._relabeler.estimator
+        self.estimator_ = self._adapter.estimator
         self._logger.log(step="re-labeling fit", n_rows=len(kept))
         return self
 
@@ -1439,47 +1442,6 @@ class Prune4ReLSelector(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # The official loop (streamed self gains) is a full argmax per pick.
         lazy = not (self.neighbors == "dense" and self.gain == "self")
         return state, lazy
-
-    # ---------------------------------------------------------- prediction
-    def _validated(self, X):
-        check_is_fitted(self, "estimator_")
-        return validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-
-    @available_if(estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Return the class probabilities of the re-labeling model.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities in the order of ``classes_`` (zero for a class
-            absent from the kept rows).
-        """
-        X = self._validated(X)
-        return self._relabeler.predict_proba(X)
-
-    def predict(self, X):
-        """Predict with the re-labeling model: the most probable class.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels, in the label space of ``y``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -23,17 +23,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _num_samples,
-    check_array,
-    check_consistent_length,
     check_is_fitted,
-    column_or_1d,
     validate_data,
 )
 
 from .adapters import LinearAdapter, is_skorch_net
 from .utils._meta import accepts_sparse, base_estimator, estimator_has
-from .utils._validation import encode_labels
+from .utils._validation import check_validation_data
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -714,7 +710,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             val_idx = np.flatnonzero(val_mask)
             X_va, y_va = _safe_indexing(X, val_idx), y_enc[val_idx]
         else:
-            X_va, y_va = self._check_validation_data(X_val, y_val, n_samples)
+            X_va, _, y_va = check_validation_data(
+                self, X_val, y_val, n_samples, stacklevel=4
+            )
             val_mask = np.zeros(n_samples, dtype=bool)
             train_idx = np.arange(n_samples)
             X_tr, y_tr = X, y_enc
@@ -817,7 +815,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = _as_float32(X)
         X_va = y_va = None
         if X_val is not None or y_val is not None:
-            X_va, y_va = self._check_validation_data(X_val, y_val, n_samples)
+            X_va, _, y_va = check_validation_data(
+                self, X_val, y_val, n_samples, stacklevel=4
+            )
             X_va = _as_float32(X_va)
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         self.estimator_ = fit_network(net, X, y_enc, seed, X_va, y_va)
@@ -900,39 +900,6 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             n_val = min(max(n_val, 1), rows.size - 1)
             mask[rng.permutation(rows)[:n_val]] = True
         return mask
-
-    def _check_validation_data(self, X_val, y_val, n_samples):
-        if X_val is None or y_val is None:
-            raise ValueError(
-                "Pass both X_val and y_val, or neither; got "
-                f"X_val={'None' if X_val is None else 'data'} and "
-                f"y_val={'None' if y_val is None else 'data'}."
-            )
-        X_val = check_array(
-            X_val,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            input_name="X_val",
-        )
-        if X_val.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X_val has {X_val.shape[1]} features, but X has "
-                f"{self.n_features_in_}; X_val must be in the feature space of X."
-            )
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-        y_val = column_or_1d(y_val, warn=True)
-        check_consistent_length(X_val, y_val)
-        if _num_samples(X_val) == n_samples:
-            warnings.warn(
-                f"X_val has as many rows as X ({n_samples}). scikit-learn's "
-                "cross-validation (GridSearchCV, cross_validate) slices every fit "
-                "parameter of length n_samples along with X, so inside a search "
-                "X_val and y_val may have been split silently. Use a validation "
-                "set of another size, or ignore this warning outside CV.",
-                UserWarning,
-                stacklevel=5,
-            )
-        return X_val, encode_labels(y_val, self.classes_, "y_val", "y's classes")
 
     # ---------------------------------------------------------- prediction
     def _validated(self, X):

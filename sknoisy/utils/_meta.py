@@ -39,13 +39,14 @@ def accepts_sparse(estimator):
 class AdapterPredictionMixin:
     """Prediction through the model adapter of a meta-estimator that trains it.
 
-    For estimators that train their base model themselves, step by step,
-    through ``self._adapter`` (a :class:`~sknoisy.adapters.ModelAdapter`
-    over ``estimator_``, with labels encoded as ``0 .. n_classes - 1``).
+    For estimators that train their model themselves through
+    ``self._adapter`` (a :class:`~sknoisy.adapters.ModelAdapter` over
+    ``estimator_``, with labels encoded as ``0 .. n_classes - 1``), set
+    together with ``estimator_``.
     """
 
     def _validated(self, X):
-        check_is_fitted(self)
+        check_is_fitted(self, "estimator_")
         return validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
