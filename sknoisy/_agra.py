@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 from .adapters import make_adapter
 from .linear_model import SoftmaxRegression
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
+from .utils._sparse import take_rows
 from .utils._validation import check_validation_data
 from .utils._verbose import ProgressLogger
 
@@ -100,27 +101,6 @@ _COMPARISON_LOSSES = {
 # --------------------------------------------------------------------------
 # Rows of the data and cosine similarities
 # --------------------------------------------------------------------------
-def _take_rows(X, rows):
-    """``X[rows]``; for CSR input without scipy's per-call indexing overhead.
-
-    AGRA gathers two small row sets per step; scipy's fancy indexing costs
-    as much as the step itself on TF-IDF batches.
-    """
-    if not (sparse.issparse(X) and X.format == "csr"):
-        return X[rows]
-    indptr = X.indptr
-    starts = indptr[rows]
-    lengths = indptr[rows + 1] - starts
-    new_indptr = np.zeros(len(rows) + 1, dtype=indptr.dtype)
-    np.cumsum(lengths, out=new_indptr[1:])
-    gather = np.repeat(starts - new_indptr[:-1], lengths)
-    gather += np.arange(new_indptr[-1], dtype=gather.dtype)
-    return type(X)(
-        (X.data[gather], X.indices[gather], new_indptr),
-        shape=(len(rows), X.shape[1]),
-    )
-
-
 def _draw_without_replacement(rng, n_samples, size, weights=None):
     """``size`` distinct indices, uniformly or with probabilities ∝ ``weights``.
 
@@ -597,21 +577,26 @@ class AGRAClassifier(
                 rows = order[start : start + batch_size]
                 comp = draw()
                 # One forward pass scores the batch and the comparison batch.
-                X_both = _take_rows(X, np.concatenate([rows, comp]))
+                X_both = take_rows(X, np.concatenate([rows, comp]))
+                logits, H = adapter.forward(
+                    X_both, training=self.gradient_mode == "train"
+                )
                 kept, to_alternative = self._select(
-                    adapter, X_both, y[rows], y[comp], alternative
+                    adapter, X_both, logits, H, y[rows], y[comp], alternative
                 )
                 train = kept | to_alternative
                 excluded[rows] = ~train
                 if not train.any():
                     n_skipped += 1
                     continue
-                rows = rows[train]
+                positions = np.flatnonzero(train)
+                rows = rows[positions]
                 targets = y[rows]
                 if to_alternative.any():
-                    relabeled[rows] = to_alternative[train]
+                    relabeled[rows] = to_alternative[positions]
                     targets = np.where(relabeled[rows], alternative, targets)
-                adapter.train_step(_take_rows(X, rows), targets)
+                # The step's rows are the first ones of the scored X_both.
+                adapter.train_step_on_rows(X_both, positions, targets, logits=logits)
                 n_steps += 1
         self.removal_counts_ += excluded
         self.relabel_counts_ += relabeled
@@ -622,17 +607,20 @@ class AGRAClassifier(
             "n_skipped_steps": n_skipped,
         }
 
-    def _select(self, adapter, X_both, y_batch, y_comp, alternative):
+    def _select(self, adapter, X_both, logits, H, y_batch, y_comp, alternative):
         """Masks ``(kept, relabeled)`` of one training batch (steps 2-5)."""
-        sims = self._similarities(adapter, X_both, y_batch, y_comp, alternative)
+        sims = self._similarities(
+            adapter, X_both, logits, H, y_batch, y_comp, alternative
+        )
         sim_alternative = sims[1] if alternative is not None else None
         return _decide(sims[0], sim_alternative, y_batch, alternative, self.threshold)
 
-    def _similarities(self, adapter, X_both, y_batch, y_comp, alternative):
+    def _similarities(self, adapter, X_both, logits, H, y_batch, y_comp, alternative):
         """Cosines of the batch's gradients with the comparison gradient.
 
         ``X_both`` holds the training batch's rows (labels ``y_batch``)
-        followed by the comparison batch's (labels ``y_comp``). Returns one
+        followed by the comparison batch's (labels ``y_comp``); ``logits``
+        and ``H`` are the adapter's forward pass over it. Returns one
         array per hypothesis: the noisy labels, then, when ``alternative``
         is not None, that label on the whole batch.
         """
@@ -642,7 +630,6 @@ class AGRAClassifier(
         hypotheses = [y_batch]
         if alternative is not None:
             hypotheses.append(np.full_like(y_batch, alternative))
-        logits, H = adapter.forward(X_both, training=training)
         proba = _softmax(logits)
         R_comp = residual_fn(proba[n_batch:], y_comp)
         R_batch = np.stack([residual_fn(proba[:n_batch], h) for h in hypotheses])

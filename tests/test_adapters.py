@@ -152,6 +152,38 @@ def test_softmax_step_weights_select_samples():
     np.testing.assert_allclose(weighted.model.coef_, subset.model.coef_)
 
 
+@pytest.mark.parametrize("reuse_logits", [False, True], ids=["forward", "reuse"])
+@pytest.mark.parametrize("as_sparse", [False, True], ids=["dense", "sparse"])
+@pytest.mark.parametrize("name", ["softmax", "sgd"])
+def test_linear_step_on_rows_equals_a_step_on_the_copied_rows(
+    name, as_sparse, reuse_logits
+):
+    X, y = _data(3, n_samples=30, as_sparse=as_sparse)
+    rows = np.array([17, 3, 4, 25, 11])
+    in_place, copied = (
+        make_adapter(LINEAR_MODELS[name], 3).initialize(X, y, random_state=0)
+        for _ in range(2)
+    )
+    # Take a step first so that Adam's moments and the parameters are not trivial.
+    for adapter in (in_place, copied):
+        adapter.train_step(X[:10], y[:10])
+    start = in_place.model.coef_.copy()
+    logits = in_place.forward(X)[0] if reuse_logits else None
+    before = None if logits is None else logits.copy()
+    loss = in_place.train_step_on_rows(X, rows, y[rows], logits=logits)
+    expected = copied.train_step(X[rows], y[rows])
+    assert loss == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(
+        in_place.model.coef_, copied.model.coef_, rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        in_place.model.intercept_, copied.model.intercept_, rtol=1e-12, atol=1e-14
+    )
+    assert not np.allclose(in_place.model.coef_, start)
+    if before is not None:
+        np.testing.assert_array_equal(logits, before)
+
+
 def test_sgd_steps_and_epochs():
     X, y = _data(3)
     adapter = make_adapter(LINEAR_MODELS["sgd"], 3).initialize(X, y, random_state=0)
@@ -307,6 +339,21 @@ def test_skorch_step_weights_select_samples():
         weighted.net.module_.parameters(), subset.net.module_.parameters(), strict=True
     ):
         np.testing.assert_allclose(p_w.detach(), p_s.detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_skorch_step_on_rows_equals_a_step_on_the_copied_rows():
+    X, y = _data(3, n_samples=12)
+    net = _net(3, optimizer=torch.optim.SGD)
+    in_place = make_adapter(net, 3).initialize(X, y, random_state=0)
+    copied = make_adapter(net, 3).initialize(X, y, random_state=0)
+    rows = np.array([7, 0, 5, 2])
+    logits = in_place.forward(X)[0]
+    loss = in_place.train_step_on_rows(X, rows, y[rows], logits=logits)
+    assert loss == pytest.approx(copied.train_step(X[rows], y[rows]), rel=1e-6)
+    for p_i, p_c in zip(
+        in_place.net.module_.parameters(), copied.net.module_.parameters(), strict=True
+    ):
+        np.testing.assert_allclose(p_i.detach(), p_c.detach(), rtol=1e-6, atol=1e-7)
 
 
 def test_skorch_weighted_fit_differs_from_unweighted_and_fills_history():

@@ -10,7 +10,7 @@ from sklearn.metrics import make_scorer
 
 from sknoisy import AGRAClassifier
 from sknoisy._agra import _decide, _soft_f1_residuals, _softmax
-from sknoisy.adapters import make_adapter
+from sknoisy.adapters import LinearAdapter, ModelAdapter, make_adapter
 from sknoisy.linear_model import SoftmaxRegression
 
 torch = pytest.importorskip("torch")
@@ -108,6 +108,12 @@ def test_soft_f1_residuals_match_autograd(n_classes):
     )
 
 
+def _similarities(agra, adapter, X_both, y_batch, y_comp, alternative):
+    """``agra``'s cosines for one batch, scored as its epoch loop scores it."""
+    logits, H = adapter.forward(X_both, training=agra.gradient_mode == "train")
+    return agra._similarities(adapter, X_both, logits, H, y_batch, y_comp, alternative)
+
+
 @pytest.mark.parametrize("bias", [False, True], ids=["weight", "with_bias"])
 @pytest.mark.parametrize("alternative", [None, 1])
 @pytest.mark.parametrize("comp_loss", ["ce", "f1"])
@@ -119,7 +125,7 @@ def test_linear_similarities_match_per_sample_autograd(
     agra = AGRAClassifier(comp_loss=comp_loss, include_bias=bias)
     batch, comp = np.arange(0, 24), np.arange(30, 54)
     X_both = X[np.r_[batch, comp]]
-    sims = agra._similarities(adapter, X_both, y[batch], y[comp], alternative)
+    sims = _similarities(agra, adapter, X_both, y[batch], y[comp], alternative)
     model = adapter.model
     hypotheses = [y[batch]]
     if alternative is not None:
@@ -143,8 +149,8 @@ def test_linear_similarities_match_per_sample_autograd(
 def test_two_class_cosine_equals_one_logit_logistic_cosine():
     adapter, X, y = _fitted_linear_adapter(2)
     batch, comp = np.arange(0, 20), np.arange(20, 52)
-    (sims,) = AGRAClassifier()._similarities(
-        adapter, X[np.r_[batch, comp]], y[batch], y[comp], None
+    (sims,) = _similarities(
+        AGRAClassifier(), adapter, X[np.r_[batch, comp]], y[batch], y[comp], None
     )
     # One logit z_1 - z_0 with sigmoid: g_i = (σ_i - y_i) x_i.
     coef = adapter.model.coef_[1] - adapter.model.coef_[0]
@@ -192,8 +198,13 @@ def test_skorch_last_layer_similarities_match_autograd(
     adapter = make_adapter(_net(n_classes), n_classes).fit(X, y, random_state=0)
     module = adapter.net.module_.eval()
     batch, comp = np.arange(0, 16), np.arange(20, 36)
-    sims = AGRAClassifier(comp_loss=comp_loss)._similarities(
-        adapter, X[np.r_[batch, comp]], y[batch], y[comp], alternative
+    sims = _similarities(
+        AGRAClassifier(comp_loss=comp_loss),
+        adapter,
+        X[np.r_[batch, comp]],
+        y[batch],
+        y[comp],
+        alternative,
     )
     with torch.no_grad():
         H = module.body(torch.as_tensor(X, dtype=torch.float32)).double().numpy()
@@ -221,9 +232,10 @@ def test_all_parameter_similarities_match_a_per_sample_loop(comp_loss):
     adapter = make_adapter(_net(n_classes), n_classes).fit(X, y, random_state=0)
     module = adapter.net.module_.eval()
     batch, comp = np.arange(0, 12), np.arange(20, 36)
-    (sims,) = AGRAClassifier(
-        comp_loss=comp_loss, scored_parameters="all"
-    )._similarities(adapter, X[np.r_[batch, comp]], y[batch], y[comp], None)
+    agra = AGRAClassifier(comp_loss=comp_loss, scored_parameters="all")
+    (sims,) = _similarities(
+        agra, adapter, X[np.r_[batch, comp]], y[batch], y[comp], None
+    )
     params = [p for p in module.parameters() if p.requires_grad]
 
     def logits_of(rows):
@@ -250,8 +262,8 @@ def test_all_parameter_similarities_match_a_per_sample_loop(comp_loss):
 def test_linear_all_parameters_equal_the_bias_including_closed_form():
     adapter, X, y = _fitted_linear_adapter(3)
     args = (adapter, X[:44], y[:20], y[20:44], 2)
-    closed = AGRAClassifier(include_bias=True)._similarities(*args)
-    full = AGRAClassifier(scored_parameters="all")._similarities(*args)
+    closed = _similarities(AGRAClassifier(include_bias=True), *args)
+    full = _similarities(AGRAClassifier(scored_parameters="all"), *args)
     np.testing.assert_allclose(full, closed, rtol=0, atol=1e-10)
 
 
@@ -305,9 +317,9 @@ def test_steps_train_on_the_kept_samples_only(monkeypatch):
     calls = []
     original = SoftmaxRegression._step
 
-    def spy(model, X_step, y_step, sample_weight=None):
+    def spy(model, X_step, y_step, sample_weight=None, **kwargs):
         calls.append(len(y_step))
-        return original(model, X_step, y_step, sample_weight)
+        return original(model, X_step, y_step, sample_weight, **kwargs)
 
     monkeypatch.setattr(SoftmaxRegression, "_step", spy)
     agra = AGRAClassifier(
@@ -317,6 +329,28 @@ def test_steps_train_on_the_kept_samples_only(monkeypatch):
     assert sum(calls) == 3 * 64 - sum(removed)
     assert sum(removed) > 0
     assert agra.estimator_.t_ == len(calls)
+
+
+def test_in_place_steps_equal_steps_on_copied_rows(monkeypatch):
+    # The linear adapter steps on the kept rows of the scored batch, reusing
+    # its logits; the generic path copies the rows out and runs a forward.
+    X, y, _ = _noisy_blobs(120)
+    X = sparse.csr_matrix(np.where(np.abs(X) > 0.5, X, 0.0))
+    agra = AGRAClassifier(
+        SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=4),
+        comp_loss="f1",
+        alternative_label=1,
+        random_state=0,
+    )
+    fast = clone(agra).fit(X, y)
+    monkeypatch.setattr(
+        LinearAdapter, "train_step_on_rows", ModelAdapter.train_step_on_rows
+    )
+    copied = clone(agra).fit(X, y)
+    assert fast.history_ == copied.history_
+    np.testing.assert_allclose(
+        fast.estimator_.coef_, copied.estimator_.coef_, rtol=1e-12, atol=1e-12
+    )
 
 
 def test_agra_beats_plain_training_on_noisy_blobs():
@@ -370,14 +404,14 @@ def test_class_weighted_sampling_balances_the_comparison_batches(monkeypatch):
     y = (rng.random(400) < 0.1).astype(int)
     X = rng.normal(size=(400, 3)) + y[:, None]
     shares = {}
+    original = AGRAClassifier._select
 
     for weighted in (False, True):
         drawn = []
-        original = AGRAClassifier._select
 
-        def spy(self, adapter, X_both, y_b, y_c, alt, drawn=drawn, original=original):
+        def spy(self, adapter, X_both, logits, H, y_b, y_c, alt, drawn=drawn):
             drawn.append(y_c.copy())
-            return original(self, adapter, X_both, y_b, y_c, alt)
+            return original(self, adapter, X_both, logits, H, y_b, y_c, alt)
 
         monkeypatch.setattr(AGRAClassifier, "_select", spy)
         AGRAClassifier(
@@ -397,9 +431,9 @@ def test_comparison_batches_are_drawn_without_replacement(monkeypatch):
     drawn = []
     original = AGRAClassifier._select
 
-    def spy(self, adapter, X_both, y_b, y_c, alt):
+    def spy(self, adapter, X_both, logits, H, y_b, y_c, alt):
         drawn.append(X_both[len(y_b) :])
-        return original(self, adapter, X_both, y_b, y_c, alt)
+        return original(self, adapter, X_both, logits, H, y_b, y_c, alt)
 
     monkeypatch.setattr(AGRAClassifier, "_select", spy)
     AGRAClassifier(

@@ -7,6 +7,8 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 
+from ..utils._sparse import take_rows
+
 
 class ModelAdapter(ABC):
     """A uniform view of a classifier for the noisy-label methods.
@@ -160,6 +162,38 @@ class ModelAdapter(ABC):
         loss : float
             The batch's mean weighted loss before the step.
         """
+
+    def train_step_on_rows(self, X, rows, y, logits=None):
+        """Take one optimisation step on some rows of ``X``.
+
+        The same step as ``train_step(X[rows], y)``. Methods that score a
+        batch with :meth:`forward` and then train on part of it call this
+        with the scored ``X`` and its logits, which lets an adapter skip
+        copying the rows out and, where its forward pass does not depend on
+        the training mode, skip the forward pass of the step. The default
+        copies the rows and calls :meth:`train_step`.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Data holding the batch.
+
+        rows : ndarray of int of shape (batch_size,)
+            Positions of the batch's rows in ``X``.
+
+        y : ndarray of shape (batch_size,)
+            Encoded labels of the batch, aligned with ``rows``.
+
+        logits : ndarray of shape (n_samples, n_outputs), default=None
+            ``forward(X)[0]`` under the current parameters, when the caller
+            has it; adapters that cannot reuse it ignore it.
+
+        Returns
+        -------
+        loss : float
+            The batch's mean loss before the step.
+        """
+        return self.train_step(take_rows(X, rows), y)
 
     # ----------------------------------------------------------- inference
     @abstractmethod

@@ -216,6 +216,20 @@ class LinearAdapter(ModelAdapter):
         model.partial_fit(Xt, y, np.arange(self.n_classes), sample_weight=sample_weight)
         return float(losses.mean())
 
+    def train_step_on_rows(self, X, rows, y, logits=None):
+        """Take one optimisation step on some rows of ``X``.
+
+        See :meth:`ModelAdapter.train_step_on_rows` for the parameters and
+        return value. :class:`SoftmaxRegression` steps on the rows in place
+        and reuses ``logits``: a linear model's forward pass does not depend
+        on the training mode.
+        """
+        if not isinstance(self.model, SoftmaxRegression):
+            return super().train_step_on_rows(X, rows, y, logits)
+        if self._shuffle_rng is None:
+            raise RuntimeError("Call initialize before train_step_on_rows.")
+        return self.model._step(self._transform(X), y, rows=rows, logits=logits)
+
     def _weight_params(self, sample_weight, final_only=False):
         if sample_weight is None:
             return {}

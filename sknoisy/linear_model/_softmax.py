@@ -345,16 +345,25 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_ += 1
         self.loss_curve_.append(total / n_samples)
 
-    def _step(self, X, y_encoded, sample_weight=None):
+    def _step(self, X, y_encoded, sample_weight=None, *, rows=None, logits=None):
         """Take one Adam step on a batch; return its mean weighted loss.
 
         The loss is ``mean_i(sample_weight[i] * CE_i)``: a zero weight drops
         a sample from the step, and weights that average one give the plain
         mean. An all-zero batch still counts as a step (Adam's moments decay),
         which callers that want "no step" must avoid by not calling this.
+
+        ``rows`` restricts the batch to those rows of ``X`` (``y_encoded``
+        and ``sample_weight`` then align with ``rows``) without copying them
+        out; ``logits`` are ``X``'s logits under the current parameters when
+        the caller has them already.
         """
-        n_samples = X.shape[0]
-        proba = softmax(self._logits(X))
+        if logits is None:
+            logits = self._logits(X)
+        if rows is not None:
+            logits = logits[rows]
+        n_samples = logits.shape[0]
+        proba = softmax(logits)
         picked = proba[np.arange(n_samples), y_encoded]
         losses = -np.log(np.clip(picked, 1e-300, None))
         residual = proba
@@ -363,6 +372,11 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             residual *= sample_weight[:, None]
             losses *= sample_weight
         residual /= n_samples
+        if rows is not None:
+            # Rows outside the batch contribute zero rows of residuals.
+            residual_all = np.zeros((X.shape[0], residual.shape[1]))
+            residual_all[rows] = residual
+            residual = residual_all
         grad_coef = np.asarray(
             (X.T @ residual).T if sparse.issparse(X) else residual.T @ X
         )
