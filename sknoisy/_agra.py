@@ -73,19 +73,33 @@ def _soft_f1_residuals(proba, y):
     ``P``.
     """
     n_samples, n_classes = proba.shape
-    rows = np.arange(n_samples)
-    twice_tp = 2.0 * np.bincount(y, weights=proba[rows, y], minlength=n_classes)
-    denom = proba.sum(axis=0) + np.bincount(y, minlength=n_classes) + _F1_EPS
-    # -∂F1_k/∂P_ik, the one-hot term added below.
-    grad_proba = np.broadcast_to(twice_tp / denom**2, proba.shape).copy()
-    grad_proba[rows, y] -= 2.0 / denom[y]
     if n_classes == 2:
-        grad_proba[:, 0] = 0.0
-    else:
-        grad_proba /= n_classes
+        return _binary_soft_f1_residuals(proba, y)
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(n_samples), y] = 1.0
+    denom = proba.sum(axis=0) + onehot.sum(axis=0) + _F1_EPS
+    twice_over_denom = 2.0 / denom
+    # -∂F1_k/∂P_ik = 2tp_k / D_k² - 2Y_ik / D_k.
+    grad_proba = (proba * onehot).sum(axis=0) * twice_over_denom / denom
+    grad_proba = grad_proba - onehot * twice_over_denom
+    grad_proba /= n_classes
     weighted = proba * grad_proba
     weighted -= proba * weighted.sum(axis=1, keepdims=True)
     return weighted
+
+
+def _binary_soft_f1_residuals(proba, y):
+    """:func:`_soft_f1_residuals` for two classes, where only ``F1_1`` counts.
+
+    With ``g_i = -∂F1_1/∂P_i1`` the softmax Jacobian gives
+    ``r_i = P_i0 P_i1 g_i (-1, 1)``: the same rows in a third of the steps.
+    """
+    p_positive = proba[:, 1]
+    positive = y == 1
+    denom = p_positive.sum() + np.count_nonzero(positive) + _F1_EPS
+    grad = (2.0 / denom) * (p_positive[positive].sum() / denom - positive)
+    row = proba[:, 0] * p_positive * grad
+    return np.stack([-row, row], axis=1)
 
 
 _COMPARISON_LOSSES = {
@@ -121,10 +135,12 @@ def _draw_without_replacement(rng, n_samples, size, weights=None):
 def _squared_row_norms(H):
     if sparse.issparse(H):
         H = H.tocsr()
-        if H.nnz == 0:
-            return np.zeros(H.shape[0])
-        row_of = np.repeat(np.arange(H.shape[0]), np.diff(H.indptr))
-        return np.bincount(row_of, weights=H.data**2, minlength=H.shape[0])
+        # reduceat needs in-range starts (the appended zero) and returns an
+        # element, not zero, for empty rows.
+        squares = np.append(H.data**2, 0.0)
+        norms = np.add.reduceat(squares, H.indptr[:-1])
+        norms[H.indptr[:-1] == H.indptr[1:]] = 0.0
+        return norms
     return np.einsum("ij,ij->i", H, H)
 
 
@@ -140,10 +156,11 @@ def _factor_cosines(R_batch, R_comp, H, include_bias, scale):
     """
     n_batch = R_batch.shape[1]
     padded = np.zeros((H.shape[0], R_comp.shape[1]))
-    padded[n_batch:] = R_comp
-    G = np.asarray(padded.T @ H) * scale
-    G_sq = np.dot(G.ravel(), G.ravel())
-    HG = np.asarray(H @ G.T)[:n_batch]
+    padded[n_batch:] = R_comp * scale
+    # Gᵀ, C-ordered: sparse products with C-ordered dense operands skip a copy.
+    G_T = np.ascontiguousarray(H.T @ padded)
+    G_sq = np.dot(G_T.ravel(), G_T.ravel())
+    HG = np.asarray(H @ G_T)[:n_batch]
     h_sq = _squared_row_norms(H)[:n_batch]
     inner = np.einsum("hij,ij->hi", R_batch, HG)
     if include_bias:
@@ -572,29 +589,29 @@ class AGRAClassifier(
         excluded = np.zeros(len(order), dtype=bool)
         relabeled = np.zeros(len(order), dtype=bool)
         n_steps = n_skipped = 0
+        training = self.gradient_mode == "train"
         with adapter.epoch():
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]
                 comp = draw()
+                y_batch = y[rows]
                 # One forward pass scores the batch and the comparison batch.
                 X_both = take_rows(X, np.concatenate([rows, comp]))
-                logits, H = adapter.forward(
-                    X_both, training=self.gradient_mode == "train"
-                )
+                logits, H = adapter.forward(X_both, training=training)
                 kept, to_alternative = self._select(
-                    adapter, X_both, logits, H, y[rows], y[comp], alternative
+                    adapter, X_both, logits, H, y_batch, y[comp], alternative
                 )
                 train = kept | to_alternative
                 excluded[rows] = ~train
-                if not train.any():
+                positions = np.flatnonzero(train)
+                if positions.size == 0:
                     n_skipped += 1
                     continue
-                positions = np.flatnonzero(train)
-                rows = rows[positions]
-                targets = y[rows]
-                if to_alternative.any():
-                    relabeled[rows] = to_alternative[positions]
-                    targets = np.where(relabeled[rows], alternative, targets)
+                targets = y_batch[positions]
+                if alternative is not None:
+                    relabel = to_alternative[positions]
+                    relabeled[rows[positions]] = relabel
+                    targets = np.where(relabel, alternative, targets)
                 # The step's rows are the first ones of the scored X_both.
                 adapter.train_step_on_rows(X_both, positions, targets, logits=logits)
                 n_steps += 1

@@ -108,6 +108,21 @@ def test_soft_f1_residuals_match_autograd(n_classes):
     )
 
 
+@pytest.mark.parametrize("labels", [0, 1], ids=["no_positive", "all_positive"])
+def test_binary_soft_f1_residuals_match_autograd_with_one_class(labels):
+    logits = np.random.default_rng(labels).normal(size=(9, 2))
+    labels = np.full(9, labels)
+    z = torch.tensor(logits, requires_grad=True)
+    loss = _torch_comparison_loss(z, torch.tensor(labels), "f1", None)
+    (expected,) = torch.autograd.grad(loss, z)
+    np.testing.assert_allclose(
+        _soft_f1_residuals(_softmax(logits), labels),
+        expected.numpy(),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
 def _similarities(agra, adapter, X_both, y_batch, y_comp, alternative):
     """``agra``'s cosines for one batch, scored as its epoch loop scores it."""
     logits, H = adapter.forward(X_both, training=agra.gradient_mode == "train")

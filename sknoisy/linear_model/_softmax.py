@@ -15,6 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._sparse import take_rows
 from ..utils._validation import encode_labels
 from ..utils._verbose import ProgressLogger
 
@@ -341,7 +342,9 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         for start in range(0, n_samples, self.batch_size):
             batch = order[start : start + self.batch_size]
             weight = None if sample_weight is None else sample_weight[batch]
-            total += self._step(X[batch], y_encoded[batch], weight) * len(batch)
+            total += self._step(take_rows(X, batch), y_encoded[batch], weight) * len(
+                batch
+            )
         self.n_iter_ += 1
         self.loss_curve_.append(total / n_samples)
 
