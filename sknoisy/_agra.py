@@ -115,21 +115,71 @@ _COMPARISON_LOSSES = {
 # --------------------------------------------------------------------------
 # Rows of the data and cosine similarities
 # --------------------------------------------------------------------------
-def _draw_without_replacement(rng, n_samples, size, weights=None):
-    """``size`` distinct indices, uniformly or with probabilities ∝ ``weights``.
+# Class-weighted draws keep only each class's smallest keys once the data
+# have more than this many samples per class (where that becomes cheaper).
+_SAMPLES_PER_CLASS_FOR_CLASSWISE_DRAWS = 3000
 
-    Weighted draws take the ``size`` smallest keys ``E_i / w_i`` with
-    ``E_i ~ Exp(1)`` (Efraimidis and Spirakis): the same distribution as
-    successive sampling, i.e. as ``rng.choice(n_samples, size,
-    replace=False, p=weights / weights.sum())``, in ``O(n)`` without that
-    call's repeated cumulative sums and checks.
+
+def _comparison_sampler(rng, y, size, class_weighted):
+    """Return a function that draws one comparison batch of ``size`` indices.
+
+    Uniform, or with probabilities ∝ ``1 / count(y_i)`` by successive sampling
+    without replacement. Both weighted samplers below draw from that same
+    distribution; the one with the smaller cost for these data is used.
     """
-    if weights is None:
-        return rng.choice(n_samples, size, replace=False)
-    keys = rng.standard_exponential(n_samples) / weights
-    if size == n_samples:
+    n_samples = len(y)
+    if not class_weighted:
+        return lambda: rng.choice(n_samples, size, replace=False)
+    counts = np.bincount(y)
+    present = np.flatnonzero(counts)
+    if n_samples <= _SAMPLES_PER_CLASS_FOR_CLASSWISE_DRAWS * len(present):
+        weights = 1.0 / counts[y]
+        return lambda: _draw_by_keys(rng, weights, size)
+    members = [np.flatnonzero(y == label) for label in present]
+    class_weights = 1.0 / counts[present]
+    return lambda: _draw_by_class(rng, members, class_weights, size)
+
+
+def _draw_by_keys(rng, weights, size):
+    """``size`` distinct indices with probabilities ∝ ``weights``, in ``O(n)``.
+
+    Takes the ``size`` smallest keys ``E_i / w_i`` with ``E_i ~ Exp(1)``
+    (Efraimidis and Spirakis): the same distribution as successive sampling,
+    i.e. as ``rng.choice(n, size, replace=False, p=weights / weights.sum())``,
+    without that call's repeated cumulative sums and checks.
+    """
+    keys = rng.standard_exponential(len(weights)) / weights
+    if size == len(weights):
         return np.argsort(keys)
     return np.argpartition(keys, size)[:size]
+
+
+def _draw_by_class(rng, members, class_weights, size):
+    """:func:`_draw_by_keys` for weights constant per class, in ``O(K·size)``.
+
+    Within class ``c`` the keys ``E_i / w_c`` are i.i.d. exponential, so
+    only its ``size`` smallest can be picked, and Rényi's representation
+    draws those order statistics directly (cumulative sums of ``Exp(1) /
+    (w_c (n_c - j))``). The ``size`` smallest of all classes' give how many
+    samples each class contributes; which of its members is then a uniform
+    draw, the keys being exchangeable within a class.
+    """
+    smallest = []
+    for indices, weight in zip(members, class_weights, strict=True):
+        n_keys = min(size, len(indices))
+        spacings = rng.standard_exponential(n_keys) / (
+            weight * (len(indices) - np.arange(n_keys))
+        )
+        smallest.append(np.cumsum(spacings))
+    owner = np.repeat(np.arange(len(members)), [len(keys) for keys in smallest])
+    chosen = np.argpartition(np.concatenate(smallest), size - 1)[:size]
+    taken = np.bincount(owner[chosen], minlength=len(members))
+    return np.concatenate(
+        [
+            indices[rng.choice(len(indices), n_taken, replace=False)]
+            for indices, n_taken in zip(members, taken, strict=True)
+        ]
+    )
 
 
 def _squared_row_norms(H):
@@ -530,9 +580,9 @@ class AGRAClassifier(
         adapter.initialize(
             X, y_enc, random_state=int(init_seq.generate_state(1)[0] % _INT32_MAX)
         )
-        sampling_weights = None
-        if self.class_weighted_sampling:
-            sampling_weights = 1.0 / np.bincount(y_enc, minlength=n_classes)[y_enc]
+        draw_comparison_batch = _comparison_sampler(
+            sample_rng, y_enc, comp_size, self.class_weighted_sampling
+        )
 
         self._adapter = adapter
         self.estimator_ = adapter.estimator
@@ -552,9 +602,7 @@ class AGRAClassifier(
                 batch_size,
                 comp_size,
                 shuffle_rng.permutation(n_samples),
-                lambda: _draw_without_replacement(
-                    sample_rng, n_samples, comp_size, sampling_weights
-                ),
+                draw_comparison_batch,
             )
             record = {"epoch": epoch, **record}
             if validation is not None:

@@ -1,3 +1,4 @@
+import itertools
 import os
 from pathlib import Path
 
@@ -9,7 +10,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import make_scorer
 
 from sknoisy import AGRAClassifier
-from sknoisy._agra import _decide, _soft_f1_residuals, _softmax
+from sknoisy._agra import (
+    _decide,
+    _draw_by_class,
+    _draw_by_keys,
+    _soft_f1_residuals,
+    _softmax,
+)
 from sknoisy.adapters import LinearAdapter, ModelAdapter, make_adapter
 from sknoisy.linear_model import SoftmaxRegression
 
@@ -439,6 +446,48 @@ def test_class_weighted_sampling_balances_the_comparison_batches(monkeypatch):
         shares[weighted] = comp.mean()
     assert shares[False] < 0.2
     assert 0.4 < shares[True] < 0.6
+
+
+def _successive_sampling_class_counts(y, weights, size):
+    """Expected draws per class of successive sampling, by enumeration."""
+    expected = np.zeros(y.max() + 1)
+    for sequence in itertools.permutations(range(len(y)), size):
+        probability, left = 1.0, weights.sum()
+        for index in sequence:
+            probability *= weights[index] / left
+            left -= weights[index]
+        drawn = np.bincount(y[list(sequence)], minlength=len(expected))
+        expected += probability * drawn
+    return expected
+
+
+def test_both_class_weighted_samplers_match_successive_sampling():
+    y = np.array([0, 0, 1, 1, 1, 1, 2])
+    counts = np.bincount(y)
+    weights = 1.0 / counts[y]
+    size = 3
+    expected = _successive_sampling_class_counts(y, weights, size)
+    rng = np.random.default_rng(0)
+    members = [np.flatnonzero(y == label) for label in range(3)]
+    n_draws = 10000
+    by_keys = [_draw_by_keys(rng, weights, size) for _ in range(n_draws)]
+    by_class = [
+        _draw_by_class(rng, members, 1.0 / counts, size) for _ in range(n_draws)
+    ]
+    for draws in (by_keys, by_class):
+        assert all(len(np.unique(draw)) == size for draw in draws)
+        observed = np.mean([np.bincount(y[d], minlength=3) for d in draws], axis=0)
+        # A class count per draw has a standard deviation below 0.8 here, so
+        # the mean's standard error is below 0.008: atol is about 4 of them.
+        np.testing.assert_allclose(observed, expected, atol=0.03)
+    # Within a class, every member is equally likely.
+    inclusion = np.bincount(np.concatenate(by_class), minlength=len(y)) / n_draws
+    np.testing.assert_allclose(inclusion[2:6], inclusion[2:6].mean(), atol=0.03)
+
+
+def test_large_data_draw_per_class_and_still_balance(monkeypatch):
+    monkeypatch.setattr("sknoisy._agra._SAMPLES_PER_CLASS_FOR_CLASSWISE_DRAWS", 1)
+    test_class_weighted_sampling_balances_the_comparison_batches(monkeypatch)
 
 
 def test_comparison_batches_are_drawn_without_replacement(monkeypatch):
