@@ -92,7 +92,8 @@ def _binary_soft_f1_residuals(proba, y):
     """:func:`_soft_f1_residuals` for two classes, where only ``F1_1`` counts.
 
     With ``g_i = -∂F1_1/∂P_i1`` the softmax Jacobian gives
-    ``r_i = P_i0 P_i1 g_i (-1, 1)``: the same rows in a third of the steps.
+    ``r_i = P_i0 P_i1 g_i (-1, 1)``: the same rows with a third of the array
+    operations.
     """
     p_positive = proba[:, 1]
     positive = y == 1
@@ -321,7 +322,9 @@ class AGRAClassifier(
     class_weighted_sampling : bool, default=False
         Draw the comparison batch with probabilities proportional to
         ``1 / count(ỹ_i)``, class-balanced by the noisy labels, instead of
-        uniformly.
+        uniformly. A draw costs ``O(n)``, or ``O(n_classes · comp_batch_size)``
+        once there are more than 3,000 samples per class; both samplers give
+        the same distribution.
 
     threshold : float, default=0.0
         Cosine similarity a sample must exceed to be kept (τ).

@@ -342,9 +342,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         for start in range(0, n_samples, self.batch_size):
             batch = order[start : start + self.batch_size]
             weight = None if sample_weight is None else sample_weight[batch]
-            total += self._step(take_rows(X, batch), y_encoded[batch], weight) * len(
-                batch
-            )
+            X_batch = take_rows(X, batch)
+            total += self._step(X_batch, y_encoded[batch], weight) * len(batch)
         self.n_iter_ += 1
         self.loss_curve_.append(total / n_samples)
 
