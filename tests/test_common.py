@@ -35,6 +35,10 @@ def _linear_base_model():
 # Estimators whose closed-form math needs a specific base model.
 _BASE_MODELS = {"RDIARelabeler": LogisticRegression}
 
+# Constructor settings an estimator needs to be checked by fit(X, y) alone,
+# each with its reason.
+_TEST_PARAMS = {}
+
 
 def _construct_instance(cls):
     """An instance with a linear base model for every required estimator."""
@@ -44,7 +48,7 @@ def _construct_instance(cls):
             kwargs[name] = _BASE_MODELS.get(cls.__name__, _linear_base_model)()
         elif param.default is inspect.Parameter.empty:
             raise TypeError(f"Add a test instance for {cls.__name__}({name}=...).")
-    return cls(**kwargs)
+    return cls(**kwargs, **_TEST_PARAMS.get(cls.__name__, {}))
 
 
 def _expected_failed_checks(estimator):

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import (
     _num_samples,
     check_array,
@@ -125,3 +126,133 @@ def check_validation_data(estimator, X_val, y_val, n_samples, stacklevel=2):
             stacklevel=stacklevel + 1,
         )
     return X_val, y_val, y_val_encoded
+
+
+def check_trusted(trusted, n_samples):
+    """Validate a boolean mask of the rows of ``X`` whose labels are verified.
+
+    Parameters
+    ----------
+    trusted : array-like of shape (n_samples,) of bool, or None
+        The mask; None means no row is trusted.
+
+    n_samples : int
+        Number of rows of ``X``.
+
+    Returns
+    -------
+    trusted : ndarray of shape (n_samples,), dtype=bool
+        A new array, all False when ``trusted`` is None; the caller's array
+        is never modified.
+
+    Raises
+    ------
+    ValueError
+        When ``trusted`` is not one boolean per row of ``X``.
+    """
+    if trusted is None:
+        return np.zeros(n_samples, dtype=bool)
+    if hasattr(trusted, "toarray"):
+        raise ValueError("trusted must be a dense boolean mask, not a sparse matrix.")
+    mask = np.asarray(trusted)
+    if mask.ndim == 2 and 1 in mask.shape:
+        mask = mask.ravel()
+    if mask.ndim != 1 or mask.shape[0] != n_samples:
+        raise ValueError(
+            f"trusted must be a boolean mask with one entry per row of X "
+            f"({n_samples}); got an array of shape {mask.shape}."
+        )
+    if mask.dtype != bool:
+        raise ValueError(
+            "trusted must be a boolean mask over the rows of X (True where the "
+            f"label in y is verified); got dtype {mask.dtype}. To mark rows by "
+            "index, build the mask: trusted = np.zeros(len(y), bool); "
+            "trusted[indices] = True."
+        )
+    return mask.copy()
+
+
+class CleanData:
+    """The verified labels a fit received, whatever the way they came in.
+
+    Built by :func:`resolve_clean_data`. Trusted rows are rows of ``X``;
+    ``X_val, y_val`` are extra rows. Exactly one of the two sources is used.
+
+    Attributes
+    ----------
+    source : {"trusted", "X_val", None}
+        Where the clean labels came from; None when there are none.
+
+    trusted : ndarray of shape (n_samples,), dtype=bool
+        The trusted rows of ``X``; all False unless ``source == "trusted"``.
+
+    X : {ndarray, sparse matrix} of shape (n_clean, n_features) or None
+        The clean rows: ``X[trusted]`` or the validated ``X_val``.
+
+    y : ndarray of shape (n_clean,) or None
+        Their labels, encoded as positions in ``classes_``.
+    """
+
+    def __init__(self, source, trusted, X, y):
+        self.source = source
+        self.trusted = trusted
+        self.X = X
+        self.y = y
+
+    @property
+    def n_clean(self):
+        """Number of clean rows."""
+        return 0 if self.y is None else len(self.y)
+
+
+def resolve_clean_data(estimator, X, y_encoded, trusted, X_val, y_val, stacklevel=2):
+    """Gather the clean labels passed to ``fit`` as ``trusted`` or ``X_val, y_val``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator being fitted, with ``n_features_in_`` and ``classes_``
+        already set from ``X, y``.
+
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated training data (CSR when sparse).
+
+    y_encoded : ndarray of shape (n_samples,)
+        Training labels as positions in ``estimator.classes_``.
+
+    trusted : array-like of shape (n_samples,) of bool, or None
+        Rows of ``X`` whose labels in ``y`` are verified.
+
+    X_val, y_val : array-like or None
+        Clean rows outside ``X``, in its feature space.
+
+    stacklevel : int, default=2
+        Stack level of warnings, counted from the caller of this function.
+
+    Returns
+    -------
+    clean : CleanData
+        The clean rows and where they came from.
+
+    Raises
+    ------
+    ValueError
+        When both sources are given, or one is malformed.
+    """
+    n_samples = X.shape[0]
+    has_val = X_val is not None or y_val is not None
+    if trusted is not None and has_val:
+        raise ValueError(
+            "Pass the verified labels either as trusted (a mask over the rows of "
+            "X) or as X_val, y_val (extra rows), not both."
+        )
+    if has_val:
+        X_val, _, y_val_encoded = check_validation_data(
+            estimator, X_val, y_val, n_samples, stacklevel=stacklevel + 1
+        )
+        return CleanData("X_val", np.zeros(n_samples, dtype=bool), X_val, y_val_encoded)
+    mask = check_trusted(trusted, n_samples)
+    if not mask.any():
+        return CleanData(None, mask, None, None)
+    rows = np.flatnonzero(mask)
+    return CleanData("trusted", mask, _safe_indexing(X, rows), y_encoded[rows])
