@@ -5,7 +5,15 @@ Importing :mod:`sknoisy` never imports torch; the skorch code paths import it
 when they are first used.
 """
 
-from . import adapters, datasets, linear_model, metrics, noise
+from . import (
+    adapters,
+    datasets,
+    exceptions,
+    linear_model,
+    metrics,
+    model_selection,
+    noise,
+)
 from ._agra import AGRAClassifier
 from ._alc import RobustActiveLabelCorrector
 from ._prune4rel import DivideMixLiteClassifier, Prune4ReLSelector
@@ -36,7 +44,9 @@ __all__ = [
     "__version__",
     "adapters",
     "datasets",
+    "exceptions",
     "linear_model",
     "metrics",
+    "model_selection",
     "noise",
 ]

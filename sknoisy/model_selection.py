@@ -17,7 +17,7 @@ guide, :ref:`trusted_rows`):
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import get_scorer, log_loss
+from sklearn.metrics import get_scorer, log_loss, make_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import MetadataRequest
@@ -113,7 +113,12 @@ class TrustedScorer:
             estimator, "classes_"
         ):
             # A fold's trusted rows may miss a class the model knows.
-            kwargs.setdefault("labels", estimator.classes_)
+            scorer = make_scorer(
+                log_loss,
+                greater_is_better=False,
+                response_method="predict_proba",
+                labels=estimator.classes_,
+            )
         return scorer(estimator, X_trusted, y_trusted, **kwargs)
 
     def get_metadata_routing(self):

@@ -1,0 +1,206 @@
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sknoisy.model_selection import (
+    HarmCheck,
+    compare_on_trusted,
+    trusted_folds,
+    trusted_scorer,
+)
+from sknoisy.utils._validation import check_trusted, resolve_clean_data
+
+
+@pytest.fixture
+def iris():
+    X, y = load_iris(return_X_y=True)
+    trusted = np.zeros(len(y), dtype=bool)
+    trusted[::3] = True
+    return X, y, trusted
+
+
+# ------------------------------------------------------------ check_trusted
+def test_check_trusted_returns_a_copy_and_all_false_for_none():
+    mask = np.array([True, False, True])
+    out = check_trusted(mask, 3)
+    out[0] = False
+    assert mask[0]
+    assert not check_trusted(None, 4).any()
+    assert check_trusted(mask[:, None], 3).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.array([1, 0, 1]), "dtype"),
+        (np.array([True, False]), "one entry per row"),
+        (np.ones((3, 2), dtype=bool), "one entry per row"),
+        (np.array([0.5, 1.0, np.nan]), "dtype"),
+    ],
+)
+def test_check_trusted_names_the_parameter(bad, message):
+    with pytest.raises(ValueError, match=message) as info:
+        check_trusted(bad, 3)
+    assert "trusted" in str(info.value)
+
+
+class _Fitted:
+    n_features_in_ = 2
+    classes_ = np.array([0, 1])
+
+
+def test_resolve_clean_data_sources():
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array([0, 1, 0, 1, 0, 1])
+    mask = np.array([True, True, False, False, False, False])
+    clean = resolve_clean_data(_Fitted(), X, y, mask, None, None)
+    assert clean.source == "trusted" and clean.n_clean == 2
+    np.testing.assert_array_equal(clean.X, X[:2])
+    np.testing.assert_array_equal(clean.y, y[:2])
+    clean = resolve_clean_data(_Fitted(), X, y, None, X[:3], y[:3])
+    assert clean.source == "X_val" and not clean.trusted.any()
+    clean = resolve_clean_data(_Fitted(), X, y, None, None, None)
+    assert clean.source is None and clean.n_clean == 0
+    with pytest.raises(ValueError, match="not both"):
+        resolve_clean_data(_Fitted(), X, y, mask, X[:3], y[:3])
+
+
+# ------------------------------------------------------------ trusted_scorer
+def test_trusted_scorer_scores_only_trusted_rows(iris):
+    X, y, trusted = iris
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    y_wrong = y.copy()
+    y_wrong[~trusted] = (y[~trusted] + 1) % 3  # untrusted labels all wrong
+    score = trusted_scorer("accuracy")(model, X, y_wrong, trusted=trusted)
+    assert score == pytest.approx(accuracy_score(y[trusted], model.predict(X[trusted])))
+
+
+def test_trusted_scorer_log_loss_with_a_missing_class(iris):
+    X, y, _ = iris
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    only_two = np.isin(np.arange(len(y)), np.flatnonzero(y < 2)[::5])
+    score = trusted_scorer()(model, X, y, trusted=only_two)
+    expected = -log_loss(
+        y[only_two], model.predict_proba(X[only_two]), labels=model.classes_
+    )
+    assert score == pytest.approx(expected)
+
+
+def test_trusted_scorer_without_mask_says_how_to_fix(iris):
+    X, y, _ = iris
+    model = LogisticRegression(max_iter=1000).fit(X, y)
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        trusted_scorer()(model, X, y)
+    with pytest.raises(ValueError, match="no trusted row"):
+        trusted_scorer()(model, X, y, trusted=np.zeros(len(y), dtype=bool))
+
+
+def test_trusted_scorer_in_grid_search_with_routing(iris):
+    X, y, trusted = iris
+    y_noisy = y.copy()
+    y_noisy[~trusted & (np.arange(len(y)) % 2 == 0)] = 0
+    with sklearn.config_context(enable_metadata_routing=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            search = GridSearchCV(
+                make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+                {"logisticregression__C": [0.01, 1.0]},
+                scoring=trusted_scorer("accuracy"),
+                cv=3,
+            ).fit(X, y_noisy, trusted=trusted)
+    # Recompute one candidate's score by hand: trusted rows of each test fold.
+    from sklearn.model_selection import StratifiedKFold
+
+    scores = []
+    for train, test in StratifiedKFold(3).split(X, y_noisy):
+        model = make_pipeline(
+            StandardScaler(), LogisticRegression(C=0.01, max_iter=1000)
+        )
+        model.fit(X[train], y_noisy[train])
+        rows = test[trusted[test]]
+        scores.append(accuracy_score(y_noisy[rows], model.predict(X[rows])))
+    assert search.cv_results_["mean_test_score"][0] == pytest.approx(np.mean(scores))
+
+
+def test_trusted_scorer_without_routing_is_an_error_not_a_noisy_score(iris):
+    X, y, _ = iris
+    search = GridSearchCV(
+        LogisticRegression(max_iter=1000), {"C": [1.0]}, scoring=trusted_scorer(),
+        cv=3,
+        error_score="raise",
+    )
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        search.fit(X, y)
+
+
+# ------------------------------------------------------------ trusted folds
+def test_trusted_folds_partition_the_trusted_rows(iris):
+    _, y, trusted = iris
+    folds = trusted_folds(trusted, y, n_splits=2, random_state=0)
+    assert len(folds) == 2
+    total = np.sum(folds, axis=0)
+    np.testing.assert_array_equal(total, trusted.astype(int))
+    for fold in folds:  # stratified: every class in every fold
+        assert set(y[fold]) == {0, 1, 2}
+
+
+def test_trusted_folds_fall_back_to_plain_kfold_for_rare_classes():
+    y = np.array([0] * 10 + [1])
+    trusted = np.ones(11, dtype=bool)
+    folds = trusted_folds(trusted, y, n_splits=2, random_state=0)
+    np.testing.assert_array_equal(np.sum(folds, axis=0), np.ones(11))
+
+
+# ------------------------------------------------------- compare_on_trusted
+def _fit_fold_from(proba_corrected, proba_plain, calls):
+    def fit_fold(fit_rows, trusted_fit, test_rows):
+        calls.append((fit_rows, trusted_fit, test_rows))
+        return proba_corrected[test_rows], proba_plain[test_rows]
+
+    return fit_fold
+
+
+def test_compare_on_trusted_never_scores_a_row_the_models_saw(iris):
+    _, y, trusted = iris
+    n = len(y)
+    good = np.eye(3)[y] * 0.8 + 0.2 / 3
+    bad = np.roll(good, 1, axis=1)
+    calls = []
+    check = compare_on_trusted(
+        _fit_fold_from(good, bad, calls), trusted, y, random_state=0
+    )
+    assert isinstance(check, HarmCheck)
+    assert not check.harmful and check.n_held_out == trusted.sum()
+    assert check.corrected_accuracy == 1.0 and check.plain_accuracy == 0.0
+    held = []
+    for fit_rows, trusted_fit, test_rows in calls:
+        assert not np.intersect1d(fit_rows, test_rows).size
+        assert len(fit_rows) + len(test_rows) == n
+        np.testing.assert_array_equal(trusted_fit, trusted[fit_rows])
+        held.append(test_rows)
+    held = np.sort(np.concatenate(held))
+    np.testing.assert_array_equal(held, np.flatnonzero(trusted))
+    # Swapped, the correction is harmful.
+    assert compare_on_trusted(
+        _fit_fold_from(bad, good, []), trusted, y, random_state=0
+    ).harmful
+
+
+def test_compare_on_trusted_breaks_accuracy_ties_by_log_loss(iris):
+    _, y, trusted = iris
+    sharp = np.eye(3)[y] * 0.97 + 0.01
+    soft = np.eye(3)[y] * 0.4 + 0.2
+    assert compare_on_trusted(
+        _fit_fold_from(soft, sharp, []), trusted, y, random_state=0
+    ).harmful
+    check = compare_on_trusted(_fit_fold_from(sharp, soft, []), trusted, y)
+    assert not check.harmful
+    assert "held-out trusted rows" in check.describe()
