@@ -133,7 +133,9 @@ def test_trusted_scorer_in_grid_search_with_routing(iris):
 def test_trusted_scorer_without_routing_is_an_error_not_a_noisy_score(iris):
     X, y, _ = iris
     search = GridSearchCV(
-        LogisticRegression(max_iter=1000), {"C": [1.0]}, scoring=trusted_scorer(),
+        LogisticRegression(max_iter=1000),
+        {"C": [1.0]},
+        scoring=trusted_scorer(),
         cv=3,
         error_score="raise",
     )
