@@ -84,3 +84,42 @@ def test_a_failure_is_reported_and_the_suite_goes_on(fake_suite, capsys):
 def test_all_passing_exits_zero(fake_suite, capsys):
     assert suite.main(["run", "good"]) == 0
     assert "good output []" in capsys.readouterr().out
+
+
+def _grid_module():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import grid
+
+    return grid
+
+
+def test_grid_counts_cells_at_or_above_the_own_base_and_cleanlearning():
+    grid = _grid_module()
+
+    def runs(*accuracies, **extra):
+        return [
+            {"accuracy": a, "seed": seed, **extra} for seed, a in enumerate(accuracies)
+        ]
+
+    results = {
+        ("a", "uniform", 0.2): {
+            "RDIA": runs(90.0, 80.0, fallback=False),
+            "RDIA base": runs(90.0, 85.0),
+            "CleanLearning": runs(89.0, 79.0),
+        },
+        ("b", "pair", 0.4): {
+            "RDIA": runs(70.0, 71.0, fallback=True),
+            "RDIA base": runs(69.0, 71.0),
+            "CleanLearning": runs(75.0, 75.0),
+        },
+    }
+    table = grid.harm_table(results, ["a", "b"])
+    row = next(line for line in table.splitlines() if line.startswith("| RDIA"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # At or above the base: 90=90 (tie counts), 80<85, 70>69, 71=71.
+    assert cells[1] == "3/4 (75 %)"
+    assert cells[2] == "2/4 (50 %)"
+    assert cells[3] == "-2.5 (a)"  # mean of (0, -5) on data set a
+    assert cells[4] == "2/4"
+    summary = grid.summary_table(results, ["a", "b"], ("CleanLearning", "RDIA"))
+    assert "| a | 1 | 84.0 | 85.0 | +1.0 |" in summary
