@@ -58,24 +58,25 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 warmup = MLPClassifier((64,), max_iter=20, random_state=0)
 
 # %%
-# The default threshold ``tau=0.975`` (cosine above 0.95) is the paper's, for
-# the features of a convolutional network. On the 64 hidden units of this MLP
-# it leaves most rows without any neighbour, and the selector says so.
+# The paper's threshold ``tau=0.975`` (cosine above 0.95) suits the features
+# of a convolutional network. On the 64 hidden units of this MLP it leaves
+# most rows without any neighbour, and the selector says so.
 # :meth:`~sknoisy.Prune4ReLSelector.fit_resample` only selects: it returns
 # the kept rows, for any model trained afterwards.
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always", UserWarning)
     warnings.simplefilter("ignore", ConvergenceWarning)
-    default_tau = Prune4ReLSelector(warmup_estimator=warmup, random_state=0)
-    X_kept, y_kept = default_tau.fit_resample(X_train, y_noisy)
-print(f"tau=0.975: {default_tau.isolated_fraction_:.0%} of the rows are isolated")
+    paper_tau = Prune4ReLSelector(warmup_estimator=warmup, tau=0.975, random_state=0)
+    X_kept, y_kept = paper_tau.fit_resample(X_train, y_noisy)
+print(f"tau=0.975: {paper_tau.isolated_fraction_:.0%} of the rows are isolated")
 for warning in caught:
     print("UserWarning:", warning.message)
 
 # %%
-# ``tau="auto"`` picks the threshold that gives the rows 20 neighbours on
-# average (``target_degree``); we use it below.
-auto_tau = Prune4ReLSelector(warmup_estimator=warmup, tau="auto", random_state=0)
+# The default, ``tau="auto"``, picks the threshold from the embeddings: half
+# of the rows get at least 20 neighbours (``target_degree``). It is recorded
+# in ``tau_``; we use it below.
+auto_tau = Prune4ReLSelector(warmup_estimator=warmup, random_state=0)
 X_kept, y_kept = auto_tau.fit_resample(X_train, y_noisy)
 print(
     f'tau="auto": tau_ = {auto_tau.tau_:.3f}, {auto_tau.mean_degree_:.1f} '
@@ -101,7 +102,6 @@ for strategy in strategies:
             warmup_estimator=warmup,
             strategy=strategy,
             fraction=fraction,
-            tau="auto",
             random_state=0,
         ).fit(X_train, y_noisy)
         kept = selector.sample_indices_
