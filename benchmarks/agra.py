@@ -149,6 +149,11 @@ def base_model(name, seed=None, max_epochs=10):
     )
 
 
+# The paper's AGRA: threshold 0, the configuration's own lr, no do-no-harm
+# check (the defaults choose threshold and lr and may fall back).
+PAPER_SETTINGS = {"threshold": 0.0, "lr": None, "fallback": False}
+
+
 def run_agra(name, ds, seed, comp_loss, weighted):
     agra = AGRAClassifier(
         base_model(name),
@@ -156,6 +161,7 @@ def run_agra(name, ds, seed, comp_loss, weighted):
         class_weighted_sampling=weighted,
         scoring=SCORING[name],
         random_state=seed,
+        **PAPER_SETTINGS,
     ).fit(ds["X_train"], ds["y_train"], X_val=ds["X_val"], y_val=ds["y_val"])
     score = metric(SCORING[name], ds["y_test"], agra.predict(ds["X_test"]))
     n_train = ds["X_train"].shape[0]
@@ -351,6 +357,7 @@ def speed_section(report, datasets, repeats, budget):
             comp_loss=comp_loss,
             class_weighted_sampling=weighted,
             random_state=0,
+            **PAPER_SETTINGS,
         )
         cases.append(
             (
@@ -378,7 +385,7 @@ def speed_section(report, datasets, repeats, budget):
             train_split=None,
             verbose=0,
         )
-        agra_net = AGRAClassifier(net, comp_loss="ce", random_state=0)
+        agra_net = AGRAClassifier(net, comp_loss="ce", random_state=0, **PAPER_SETTINGS)
 
         def plain_net_fit(net=net, X=X, y=y):
             torch.manual_seed(0)

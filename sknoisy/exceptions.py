@@ -14,9 +14,11 @@ class CorrectionFallbackWarning(UserWarning):
 
 
 class UncheckedCorrectionWarning(UserWarning):
-    """A correction was applied without trusted rows to check that it helps.
+    """There were no trusted rows to check that a correction helps.
 
     Raised when ``fallback=True`` but no trusted rows (or too few of them)
     reached ``fit``, so the estimator could not compare its correction with
-    the plain base model and kept the correction.
+    the plain base model. It then returns the plain model, as it does when
+    the comparison goes against the correction; pass trusted rows to enable
+    the check, or ``fallback=False`` to apply the correction unchecked.
     """

@@ -1,13 +1,18 @@
 import itertools
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import make_scorer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.metrics import make_scorer, roc_auc_score
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from sknoisy import AGRAClassifier
 from sknoisy._agra import (
@@ -18,10 +23,15 @@ from sknoisy._agra import (
     _softmax,
 )
 from sknoisy.adapters import LinearAdapter, ModelAdapter, make_adapter
+from sknoisy.exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from sknoisy.linear_model import SoftmaxRegression
+from sknoisy.model_selection import trusted_scorer
 
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
+
+# The paper's AGRA, unchecked: tests of the algorithm itself use it.
+PAPER = {"threshold": 0.0, "lr": None, "fallback": False}
 
 
 def _data(n_classes, n_samples=60, n_features=8, seed=0, as_sparse=False):
@@ -325,6 +335,8 @@ def test_nothing_kept_makes_no_step():
     agra = AGRAClassifier(
         SoftmaxRegression(lr=0.1, batch_size=32, max_epochs=2),
         threshold=1.0,
+        lr=None,
+        fallback=False,
         random_state=0,
     ).fit(X, y)
     assert agra.estimator_.t_ == 0
@@ -345,7 +357,7 @@ def test_steps_train_on_the_kept_samples_only(monkeypatch):
 
     monkeypatch.setattr(SoftmaxRegression, "_step", spy)
     agra = AGRAClassifier(
-        SoftmaxRegression(lr=0.1, batch_size=16, max_epochs=3), random_state=0
+        SoftmaxRegression(lr=0.1, batch_size=16, max_epochs=3), random_state=0, **PAPER
     ).fit(X, y)
     removed = [h["n_removed"] for h in agra.history_]
     assert sum(calls) == 3 * 64 - sum(removed)
@@ -363,6 +375,7 @@ def test_in_place_steps_equal_steps_on_copied_rows(monkeypatch):
         comp_loss="f1",
         alternative_label=1,
         random_state=0,
+        **PAPER,
     )
     fast = clone(agra).fit(X, y)
     monkeypatch.setattr(
@@ -379,13 +392,19 @@ def test_agra_beats_plain_training_on_noisy_blobs():
     X, y_noisy, y = _noisy_blobs(600, noise=0.35)
     X = X - X.mean(axis=0)
     model = SoftmaxRegression(lr=0.05, batch_size=32, max_epochs=10, random_state=0)
-    agra = AGRAClassifier(model, comp_loss="f1", random_state=0).fit(X, y_noisy)
+    agra = AGRAClassifier(model, comp_loss="f1", random_state=0, **PAPER).fit(
+        X, y_noisy
+    )
     plain = clone(model).fit(X, y_noisy)
     assert agra.score(X, y) > plain.score(X, y) + 0.01
     # The excluded samples are mostly the flipped ones.
     flipped = y_noisy != y
     counts = agra.removal_counts_
     assert counts[flipped].mean() > 3 * counts[~flipped].mean()
+    # So are the samples whose gradients disagree most on average.
+    score = agra.noise_score_
+    assert score[flipped].mean() > score[~flipped].mean() + 0.05
+    assert roc_auc_score(flipped, score) > 0.8
 
 
 def test_determinism_under_random_state():
@@ -395,6 +414,7 @@ def test_determinism_under_random_state():
         "comp_loss": "f1",
         "class_weighted_sampling": True,
         "alternative_label": 1,
+        **PAPER,
     }
     first = AGRAClassifier(model, random_state=3, **kwargs).fit(X, y)
     second = AGRAClassifier(model, random_state=3, **kwargs).fit(X, y)
@@ -409,7 +429,7 @@ def test_sparse_equals_dense():
     X, y = _data(3, n_samples=120)
     X_sparse = sparse.csr_matrix(X)
     model = SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=3)
-    kwargs = {"comp_loss": "f1", "random_state": 0, "alternative_label": 2}
+    kwargs = {"comp_loss": "f1", "random_state": 0, "alternative_label": 2, **PAPER}
     dense = AGRAClassifier(model, **kwargs).fit(X, y)
     sparse_fit = AGRAClassifier(model, **kwargs).fit(X_sparse, y)
     assert dense.history_ == sparse_fit.history_
@@ -431,15 +451,16 @@ def test_class_weighted_sampling_balances_the_comparison_batches(monkeypatch):
     for weighted in (False, True):
         drawn = []
 
-        def spy(self, adapter, X_both, logits, H, y_b, y_c, alt, drawn=drawn):
+        def spy(self, adapter, X_both, logits, H, y_b, y_c, *args, drawn=drawn):
             drawn.append(y_c.copy())
-            return original(self, adapter, X_both, logits, H, y_b, y_c, alt)
+            return original(self, adapter, X_both, logits, H, y_b, y_c, *args)
 
         monkeypatch.setattr(AGRAClassifier, "_select", spy)
         AGRAClassifier(
             SoftmaxRegression(batch_size=20, max_epochs=2),
             class_weighted_sampling=weighted,
             random_state=0,
+            **PAPER,
         ).fit(X, y)
         monkeypatch.undo()
         comp = np.stack(drawn)
@@ -495,15 +516,16 @@ def test_comparison_batches_are_drawn_without_replacement(monkeypatch):
     drawn = []
     original = AGRAClassifier._select
 
-    def spy(self, adapter, X_both, logits, H, y_b, y_c, alt):
+    def spy(self, adapter, X_both, logits, H, y_b, y_c, *args):
         drawn.append(X_both[len(y_b) :])
-        return original(self, adapter, X_both, logits, H, y_b, y_c, alt)
+        return original(self, adapter, X_both, logits, H, y_b, y_c, *args)
 
     monkeypatch.setattr(AGRAClassifier, "_select", spy)
     AGRAClassifier(
         SoftmaxRegression(batch_size=8, max_epochs=1),
         comp_batch_size=40,
         random_state=0,
+        **PAPER,
     ).fit(X, y)
     for comp in drawn:
         # Every comparison batch of size n is a permutation of all rows.
@@ -514,7 +536,7 @@ def test_best_epoch_selection_and_ties():
     X, y_noisy, y = _noisy_blobs(300)
     model = SoftmaxRegression(lr=0.05, batch_size=32, max_epochs=6)
     X_val, y_val = X[:100] + 0.01, y[:100]
-    agra = AGRAClassifier(model, random_state=0).fit(
+    agra = AGRAClassifier(model, random_state=0, **PAPER).fit(
         X, y_noisy, X_val=X_val, y_val=y_val
     )
     scores = [h["val_score"] for h in agra.history_]
@@ -524,11 +546,11 @@ def test_best_epoch_selection_and_ties():
     assert agra.score(X_val, y_val) == pytest.approx(best)
 
     constant = make_scorer(lambda yt, yp: 0.5)
-    later = AGRAClassifier(model, scoring=constant, random_state=0)
+    later = AGRAClassifier(model, scoring=constant, random_state=0, **PAPER)
     earlier = clone(later).set_params(best_epoch_ties="earlier")
     assert later.fit(X, y_noisy, X_val=X_val, y_val=y_val).best_epoch_ == 6
     assert earlier.fit(X, y_noisy, X_val=X_val, y_val=y_val).best_epoch_ == 1
-    no_val = AGRAClassifier(model, random_state=0).fit(X, y_noisy)
+    no_val = AGRAClassifier(model, random_state=0, **PAPER).fit(X, y_noisy)
     assert no_val.best_epoch_ == 6 and np.isnan(no_val.best_score_)
     assert "val_score" not in no_val.history_[0]
 
@@ -541,6 +563,7 @@ def test_string_labels_alternative_label_and_scorer_names():
         alternative_label="spam",
         scoring="f1_macro",
         random_state=0,
+        **PAPER,
     ).fit(X, names[y_noisy], X_val=X[:50], y_val=names[y[:50]])
     assert set(agra.predict(X)) <= {"ham", "spam"}
     assert agra.n_relabeled_ == int(agra.relabel_counts_.sum()) > 0
@@ -550,18 +573,35 @@ def test_string_labels_alternative_label_and_scorer_names():
 
 def test_verbose_prints_one_line_per_epoch(capsys):
     X, y, _ = _noisy_blobs(100)
-    AGRAClassifier(SoftmaxRegression(max_epochs=2), verbose=1, random_state=0).fit(
-        X, y, X_val=X[:30], y_val=y[:30]
-    )
+    AGRAClassifier(
+        SoftmaxRegression(max_epochs=2), verbose=1, random_state=0, **PAPER
+    ).fit(X, y, X_val=X[:30], y_val=y[:30])
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
     assert lines[1].startswith("[AGRAClassifier] epoch 2 | n_removed=")
     assert "val_score=" in lines[1]
 
 
+def test_verbose_prints_one_line_per_candidate_setting(capsys):
+    X, y_noisy, _, trusted = _with_trusted(120, n_trusted=30)
+    model = SoftmaxRegression(max_epochs=2)
+    AGRAClassifier(model, verbose=1, fallback=False, random_state=0).fit(
+        X[~trusted], y_noisy[~trusted], X_val=X[trusted], y_val=y_noisy[trusted]
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and all("val_score=" in line for line in lines)
+    AGRAClassifier(model, verbose=1, fallback=False, random_state=0).fit(
+        X, y_noisy, trusted=trusted
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    # One line per setting, then the epochs of the final fit.
+    assert sum("cross_fitted_score=" in line for line in lines) == 6
+    assert lines[-1].startswith("[AGRAClassifier] epoch ")
+
+
 def test_default_estimator_is_the_papers_model():
     X, y, _ = _noisy_blobs(100)
-    agra = AGRAClassifier(random_state=0).fit(X, y)
+    agra = AGRAClassifier(random_state=0, fallback=False).fit(X, y)
     model = agra.estimator_
     assert isinstance(model, SoftmaxRegression)
     assert (model.lr, model.batch_size, model.max_epochs) == (1e-2, 32, 10)
@@ -571,7 +611,7 @@ def test_default_estimator_is_the_papers_model():
 def test_estimator_is_never_modified():
     X, y, _ = _noisy_blobs(100)
     model = SoftmaxRegression(max_epochs=2)
-    agra = AGRAClassifier(model, random_state=0).fit(X, y)
+    agra = AGRAClassifier(model, random_state=0, fallback=False).fit(X, y)
     assert not hasattr(model, "coef_")
     assert agra.estimator_ is not model
 
@@ -599,7 +639,9 @@ def test_bad_input_gets_clear_errors():
 
 def test_comparison_batch_defaults_to_the_batch_size_within_the_data():
     X, y, _ = _noisy_blobs(20)
-    agra = AGRAClassifier(SoftmaxRegression(batch_size=32, max_epochs=1))
+    agra = AGRAClassifier(
+        SoftmaxRegression(batch_size=32, max_epochs=1), fallback=False
+    )
     assert (
         agra.fit(X, y).history_[0]["n_steps"] + agra.history_[0]["n_skipped_steps"] == 1
     )
@@ -609,13 +651,13 @@ def test_comparison_batch_defaults_to_the_batch_size_within_the_data():
 def test_skorch_net_trains_with_agra():
     X, y = _data(3, n_samples=90)
     net = _net(3, max_epochs=3)
-    agra = AGRAClassifier(net, comp_loss="f1", random_state=0).fit(
+    agra = AGRAClassifier(net, comp_loss="f1", random_state=0, **PAPER).fit(
         X, y, X_val=X[:30], y_val=y[:30]
     )
     assert len(agra.history_) == 3
     assert agra.predict(X).shape == (90,)
     assert not hasattr(net, "module_")
-    again = AGRAClassifier(net, comp_loss="f1", random_state=0).fit(
+    again = AGRAClassifier(net, comp_loss="f1", random_state=0, **PAPER).fit(
         X, y, X_val=X[:30], y_val=y[:30]
     )
     np.testing.assert_array_equal(agra.predict_proba(X), again.predict_proba(X))
@@ -627,7 +669,12 @@ def test_skorch_net_trains_with_agra():
 def test_skorch_options_run_deterministically(scored, mode):
     X, y = _data(2, n_samples=48)
     net = _net(2, module__dropout=0.3, max_epochs=2)
-    kwargs = {"scored_parameters": scored, "gradient_mode": mode, "random_state": 1}
+    kwargs = {
+        "scored_parameters": scored,
+        "gradient_mode": mode,
+        "random_state": 1,
+        **PAPER,
+    }
     first = AGRAClassifier(net, **kwargs).fit(X, y)
     second = AGRAClassifier(net, **kwargs).fit(X, y)
     assert first.history_ == second.history_
@@ -637,8 +684,10 @@ def test_skorch_options_run_deterministically(scored, mode):
 def test_train_mode_gradients_see_dropout():
     X, y = _data(2, n_samples=48)
     net = _net(2, module__dropout=0.5, max_epochs=2)
-    eval_fit = AGRAClassifier(net, random_state=1).fit(X, y)
-    train_fit = AGRAClassifier(net, gradient_mode="train", random_state=1).fit(X, y)
+    eval_fit = AGRAClassifier(net, random_state=1, **PAPER).fit(X, y)
+    train_fit = AGRAClassifier(net, gradient_mode="train", random_state=1, **PAPER).fit(
+        X, y
+    )
     assert eval_fit.history_ != train_fit.history_
 
 
@@ -646,7 +695,7 @@ def test_train_mode_gradients_see_dropout():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_skorch_agra_runs_on_cuda():
     X, y = _data(3, n_samples=90)
-    kwargs = {"comp_loss": "f1", "random_state": 0}
+    kwargs = {"comp_loss": "f1", "random_state": 0, **PAPER}
     gpu = AGRAClassifier(_net(3, device="cuda"), **kwargs).fit(X, y)
     assert all(p.is_cuda for p in gpu.estimator_.module_.parameters())
     cpu = AGRAClassifier(_net(3, device="cpu"), **kwargs).fit(X, y)
@@ -681,8 +730,225 @@ def test_youtube_paper_configuration_reaches_the_papers_accuracy(wrench_youtube)
         for split in (data.train, data.valid, data.test)
     )
     model = SoftmaxRegression(lr=1e-2, batch_size=32, max_epochs=10, weight_decay=1e-3)
-    agra = AGRAClassifier(model, comp_loss="f1", random_state=0).fit(
+    agra = AGRAClassifier(model, comp_loss="f1", random_state=0, **PAPER).fit(
         X_train, data.train.target_noisy, X_val=X_val, y_val=data.valid.target
     )
     assert sparse.issparse(X_train)
     assert agra.score(X_test, data.test.target) > 0.9
+
+
+# ------------------------------------------------------ trusted rows
+def _with_trusted(n_samples=300, noise=0.3, n_trusted=60, seed=0):
+    """Noisy blobs whose first ``n_trusted`` rows carry their true labels."""
+    X, y_noisy, y = _noisy_blobs(n_samples, noise=noise, seed=seed)
+    trusted = np.zeros(n_samples, dtype=bool)
+    trusted[:n_trusted] = True
+    y_noisy = np.where(trusted, y, y_noisy)
+    return X, y_noisy, y, trusted
+
+
+def test_trusted_rows_are_validation_rows_never_left_out():
+    X, y_noisy, y, trusted = _with_trusted()
+    model = SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=4)
+    agra = AGRAClassifier(model, random_state=0, **PAPER).fit(
+        X, y_noisy, trusted=trusted
+    )
+    assert agra.removal_counts_[trusted].sum() == 0
+    assert agra.removal_counts_[~trusted].sum() > 0
+    # Trained on, so the epoch is chosen on held-out trusted rows: no
+    # per-epoch validation score of the final fit, a cross-fitted best score.
+    assert 1 <= agra.best_epoch_ <= 4 and len(agra.history_) == agra.best_epoch_
+    assert 0.5 < agra.best_score_ <= 1.0
+    assert agra.noise_score_.shape == (len(y),)
+    assert np.all((agra.noise_score_ >= 0) & (agra.noise_score_ <= 1))
+
+
+def test_trusted_rows_not_trained_on_equal_x_val():
+    X, y_noisy, _, trusted = _with_trusted()
+    model = SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=3)
+    agra = AGRAClassifier(model, train_on_trusted=False, random_state=0)
+    by_mask = clone(agra).fit(X, y_noisy, trusted=trusted)
+    by_val = clone(agra).fit(
+        X[~trusted], y_noisy[~trusted], X_val=X[trusted], y_val=y_noisy[trusted]
+    )
+    np.testing.assert_array_equal(by_mask.predict_proba(X), by_val.predict_proba(X))
+    assert (by_mask.threshold_, by_mask.lr_) == (by_val.threshold_, by_val.lr_)
+    assert by_mask.fallback_ == by_val.fallback_
+    np.testing.assert_array_equal(
+        by_mask.removal_counts_[~trusted], by_val.removal_counts_
+    )
+    assert by_mask.removal_counts_[trusted].sum() == 0
+
+
+def test_auto_settings_are_chosen_among_the_candidates_and_used(monkeypatch):
+    X, y_noisy, _, trusted = _with_trusted()
+    # A learning rate far too small for 3 epochs: "auto" must raise it.
+    model = SoftmaxRegression(lr=1e-4, batch_size=16, max_epochs=3)
+    tried = set()
+    original = AGRAClassifier._train
+
+    def spy(self, **kwargs):
+        tried.add(kwargs["settings"])
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(AGRAClassifier, "_train", spy)
+    agra = AGRAClassifier(model, fallback=False, random_state=0).fit(
+        X, y_noisy, trusted=trusted
+    )
+    monkeypatch.undo()
+    assert tried == {(t, lr) for t in (0.0, -0.3) for lr in (1e-4, 1e-5, 1e-3)}
+    assert agra.lr_ == pytest.approx(1e-3)
+    assert agra.threshold_ in (0.0, -0.3)
+    # The recorded values reproduce the fit.
+    fixed = AGRAClassifier(
+        model, threshold=agra.threshold_, lr=agra.lr_, fallback=False, random_state=0
+    ).fit(X, y_noisy, trusted=trusted)
+    np.testing.assert_array_equal(fixed.estimator_.coef_, agra.estimator_.coef_)
+    paper = AGRAClassifier(model, random_state=0, **PAPER).fit(
+        X, y_noisy, trusted=trusted
+    )
+    assert paper.lr_ == 1e-4 and paper.threshold_ == 0.0
+    assert agra.score(X, y_noisy) > paper.score(X, y_noisy) + 0.05
+
+
+def test_fallback_when_agra_hurts_returns_the_plain_base():
+    X, y_noisy, y, trusted = _with_trusted()
+    model = SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=3, random_state=0)
+    # threshold=1 leaves every sample out: the model never trains.
+    agra = AGRAClassifier(model, threshold=1.0, lr=None, random_state=0)
+    with pytest.warns(CorrectionFallbackWarning, match="held-out trusted rows"):
+        agra.fit(X, y_noisy, trusted=trusted)
+    assert agra.fallback_
+    check = agra.harm_check_
+    assert check.harmful and check.n_held_out == trusted.sum()
+    assert check.corrected_accuracy < check.plain_accuracy
+    plain = clone(model).fit(X, y_noisy)
+    np.testing.assert_array_equal(agra.predict(X), plain.predict(X))
+    np.testing.assert_allclose(agra.predict_proba(X), plain.predict_proba(X))
+    assert agra.estimator_.t_ > 0
+    # What AGRA did is still recorded.
+    assert agra.n_removed_ > 0 and agra.noise_score_.shape == (len(y),)
+
+
+def test_no_fallback_when_agra_helps():
+    X, y_noisy, _, trusted = _with_trusted(600, noise=0.35, n_trusted=100)
+    X = X - X.mean(axis=0)
+    model = SoftmaxRegression(lr=0.05, batch_size=32, max_epochs=10, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        agra = AGRAClassifier(model, comp_loss="f1", random_state=0).fit(
+            X, y_noisy, trusted=trusted
+        )
+    assert not agra.fallback_
+    assert not agra.harm_check_.harmful
+    assert agra.estimator_.t_ == agra.history_[-1]["n_steps"] + sum(
+        h["n_steps"] for h in agra.history_[:-1]
+    )
+
+
+def test_without_clean_rows_it_warns_and_returns_the_plain_model():
+    X, y_noisy, _ = _noisy_blobs(200)
+    model = SoftmaxRegression(lr=0.05, max_epochs=3)
+    agra = AGRAClassifier(model, random_state=7)
+    with pytest.warns(UncheckedCorrectionWarning, match="trusted=.*fallback=False"):
+        agra.fit(X, y_noisy)
+    assert agra.fallback_ and agra.harm_check_ is None
+    # The base's unset random_state takes AGRA's.
+    plain = clone(model).set_params(random_state=7).fit(X, y_noisy)
+    np.testing.assert_allclose(agra.predict_proba(X), plain.predict_proba(X))
+    assert (agra.threshold_, agra.lr_) == (0.0, 0.05)
+    few = np.zeros(len(y_noisy), dtype=bool)
+    few[:5] = True
+    with pytest.warns(UncheckedCorrectionWarning, match="received 5 clean rows"):
+        agra.fit(X, y_noisy, trusted=few)
+    unchecked = AGRAClassifier(model, fallback=False, random_state=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        unchecked.fit(X, y_noisy)
+    assert not unchecked.fallback_ and unchecked.harm_check_ is None
+
+
+def test_bad_trusted_input_gets_clear_errors():
+    X, y_noisy, _, trusted = _with_trusted(60, n_trusted=20)
+    agra = AGRAClassifier(SoftmaxRegression(max_epochs=1), fallback=False)
+    with pytest.raises(ValueError, match="trusted must be a boolean mask"):
+        agra.fit(X, y_noisy, trusted=trusted[:-1])
+    with pytest.raises(ValueError, match="trusted must be a boolean mask"):
+        agra.fit(X, y_noisy, trusted=trusted.astype(int))
+    with pytest.raises(ValueError, match=r"either as trusted .* or as X_val"):
+        agra.fit(X, y_noisy, trusted=trusted, X_val=X[:5], y_val=y_noisy[:5])
+    with pytest.raises(ValueError, match="threshold"):
+        AGRAClassifier(threshold="high").fit(X, y_noisy)
+    with pytest.raises(ValueError, match=r"lr=0\.1 sets the learning rate"):
+        AGRAClassifier(SGDClassifier(loss="log_loss"), lr=0.1).fit(
+            X, y_noisy, trusted=trusted
+        )
+
+
+@pytest.mark.filterwarnings("ignore::sknoisy.exceptions.CorrectionFallbackWarning")
+def test_caller_arrays_and_estimator_are_not_modified():
+    X, y_noisy, _, trusted = _with_trusted(120, n_trusted=30)
+    copies = X.copy(), y_noisy.copy(), trusted.copy()
+    model = SoftmaxRegression(lr=0.05, max_epochs=2)
+    params = model.get_params()
+    AGRAClassifier(model, random_state=0).fit(X, y_noisy, trusted=trusted)
+    for before, after in zip(copies, (X, y_noisy, trusted), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert model.get_params() == params and not hasattr(model, "coef_")
+
+
+def test_pipeline_grid_search_routes_trusted_rows():
+    X, y_noisy, _, trusted = _with_trusted(180, n_trusted=60)
+    X = X * 10.0 + 3.0
+    cv = KFold(3, shuffle=True, random_state=0)
+    grid = {"agraclassifier__threshold": [0.0, -0.3]}
+    agra = AGRAClassifier(
+        SoftmaxRegression(lr=0.05, batch_size=16, max_epochs=3),
+        lr=None,
+        fallback=False,
+        random_state=0,
+    )
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(StandardScaler(), agra.set_fit_request(trusted=True))
+        search = GridSearchCV(pipe, grid, scoring=trusted_scorer("accuracy"), cv=cv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            search.fit(X, y_noisy, trusted=trusted)
+    # The same by hand: each training fold's trusted rows, in the scaled
+    # space, as AGRA's clean rows; each test fold scored on its trusted rows.
+    for i, threshold in enumerate(grid["agraclassifier__threshold"]):
+        scores = []
+        for train, test in cv.split(X):
+            scaler = StandardScaler().fit(X[train])
+            model = clone(agra).set_params(threshold=threshold)
+            model.fit(
+                scaler.transform(X[train]), y_noisy[train], trusted=trusted[train]
+            )
+            held = test[trusted[test]]
+            scores.append(model.score(scaler.transform(X[held]), y_noisy[held]))
+        assert search.cv_results_["mean_test_score"][i] == pytest.approx(
+            np.mean(scores)
+        )
+    best = search.best_params_["agraclassifier__threshold"]
+    scaler = StandardScaler().fit(X)
+    by_hand = clone(agra).set_params(threshold=best)
+    by_hand.fit(scaler.transform(X), y_noisy, trusted=trusted)
+    np.testing.assert_array_equal(
+        search.predict_proba(X), by_hand.predict_proba(scaler.transform(X))
+    )
+
+
+def test_skorch_net_trains_with_trusted_rows():
+    X, y = _data(3, n_samples=90)
+    trusted = np.zeros(90, dtype=bool)
+    trusted[:30] = True
+    net = _net(3, max_epochs=2)
+    agra = AGRAClassifier(net, random_state=0).fit(X, y, trusted=trusted)
+    assert any(agra.lr_ == pytest.approx(lr) for lr in (0.005, 0.05, 0.5))
+    assert agra.harm_check_ is not None and agra.harm_check_.n_held_out == 30
+    assert agra.removal_counts_[trusted].sum() == 0
+    assert agra.predict(X).shape == (90,)
+    assert not hasattr(net, "module_")
+    if agra.fallback_:
+        # The plain net, served through the adapter.
+        assert agra.estimator_.history[-1]["epoch"] == 2
