@@ -28,26 +28,38 @@ from sklearn.utils.validation import (
 )
 
 from .adapters import LinearAdapter, is_skorch_net
+from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
+from .model_selection import (
+    MIN_TRUSTED_FOR_CHECK,
+    compare_on_trusted,
+    trusted_folds,
+)
 from .utils._meta import accepts_sparse, base_estimator, estimator_has
-from .utils._validation import check_validation_data
+from .utils._validation import resolve_clean_data
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
+
+# Block CG of alpha="auto" (the folds' targets and the candidates' Newton
+# steps): they rank candidates, for which 1e-6 is ample and much cheaper; an
+# explicit alpha keeps the single solve at _CG_RTOL.
+_BLOCK_CG_RTOL = 1e-6
+_BLOCK_CG_MAXITER = 100
 
 # Relative residual of the conjugate-gradient solve of H u = g_va (spec: ≤ 1e-8).
 _CG_RTOL = 1e-10
 
 
 def _default_estimator(n_classes=2):
-    """Return the paper's base model, with lbfgs where liblinear cannot fit."""
-    if n_classes > 2:
-        # liblinear is one-vs-rest only and refuses more than two classes.
-        return LogisticRegression(
-            C=0.1, fit_intercept=False, solver="lbfgs", tol=1e-7, max_iter=1000
-        )
-    return LogisticRegression(
-        C=0.1, fit_intercept=False, solver="liblinear", tol=1e-7, max_iter=100
-    )
+    """Return the default base model, scikit-learn's logistic regression.
+
+    The paper's ``C=0.1`` without intercept (liblinear) suits its scaled
+    LIBSVM data but underfits TF-IDF text and multi-class data; see the
+    class Notes for the measurement. ``n_classes`` is accepted for callers
+    that build the default for a given number of classes.
+    """
+    del n_classes
+    return LogisticRegression(max_iter=1000)
 
 
 def _final_step(estimator):
@@ -218,6 +230,109 @@ def _stack_gradient(Z, residuals, model):
     return grad
 
 
+class _Influence:
+    """The Hessian of the initial fit, solved for one or more validation targets.
+
+    The initial model is fitted on the noisy rows only, so its Hessian
+    ``H = Zᵀ D Z + I/C`` is the same for every validation target (all the
+    clean rows, or one fold of them): the operator is built once and reused.
+    ``Z_tr``, ``y_tr`` and ``res_tr`` are the features, encoded labels and
+    loss residuals (``p - y``) of the noisy rows.
+    """
+
+    def __init__(self, Z_tr, y_tr, res_tr, model):
+        self.binary = res_tr.shape[1] == 1
+        if self.binary:
+            targets = (y_tr == 1)[:, None].astype(np.float64)
+        else:
+            targets = np.zeros_like(res_tr)
+            targets[np.arange(len(y_tr)), y_tr] = 1.0
+        proba_tr = res_tr + targets
+        self.operator, self.diag = _hessian_operator(Z_tr, proba_tr, model)
+        self.proba_tr = proba_tr
+        self.Z_tr, self.y_tr, self.res_tr, self.model = Z_tr, y_tr, res_tr, model
+        self.n_iter = 0
+
+    @property
+    def param_shape(self):
+        """Shape of the stacked parameters: (features [+ intercept], outputs)."""
+        n_rows = self.Z_tr.shape[1] + int(self.model.fit_intercept)
+        return n_rows, self.res_tr.shape[1]
+
+    def solve_many(self, B):
+        """``H⁻¹ B`` for the columns of ``B`` (flattened parameters), at once."""
+        solution, n_iter = _block_cg(
+            self._matmat, B, self.diag, _BLOCK_CG_RTOL, _BLOCK_CG_MAXITER
+        )
+        self.n_iter += n_iter
+        return solution
+
+    def _matmat(self, V):
+        """``H V`` for several flattened parameter vectors, one pass over ``X``.
+
+        The same products as ``_hessian_operator``'s mat-vec, column-wise.
+        """
+        n_rows, n_out = self.param_shape
+        n_features, n_cols = self.Z_tr.shape[1], V.shape[1]
+        model = self.model
+        W = V.reshape(n_rows, n_out, n_cols)
+        T = _as_dense(self.Z_tr @ W[:n_features].reshape(n_features, -1))
+        T = T.reshape(-1, n_out, n_cols)
+        if model.fit_intercept:
+            T = T + model.intercept_scale * W[n_features]
+        P = self.proba_tr[:, :, None]
+        if n_out == 1:
+            M = P * (1.0 - P) * T
+        else:
+            A = P * T
+            M = A - P * A.sum(axis=1, keepdims=True)
+        out = np.empty_like(W)
+        grad = _as_dense(self.Z_tr.T @ M.reshape(M.shape[0], -1))
+        out[:n_features] = grad.reshape(n_features, n_out, n_cols) + (
+            W[:n_features] / model.C
+        )
+        if model.fit_intercept:
+            out[n_features] = (
+                model.intercept_scale * M.sum(axis=0)
+                + model.intercept_penalty * W[n_features]
+            )
+        return out.reshape(V.shape)
+
+    def solve(self, Z_va, res_va):
+        """``U = H⁻¹ g_va``, shaped like the parameters (rows × outputs)."""
+        grad_va = _stack_gradient(Z_va, res_va, self.model)
+        solution, n_iter = _cg_solve(self.operator, grad_va.ravel(), self.diag)
+        self.n_iter += n_iter
+        return solution.reshape(grad_va.shape)
+
+    def project(self, U):
+        """``Q[i, k] = x̃_iᵀ U[:, k]`` for every noisy row: one mat-vec."""
+        n_features = self.Z_tr.shape[1]
+        Q = _as_dense(self.Z_tr @ U[:n_features])
+        if self.model.fit_intercept:
+            Q = Q + self.model.intercept_scale * U[n_features]
+        return Q
+
+    def scores(self, U):
+        """φ, the relabelling gain and the best new class of every noisy row."""
+        Q = self.project(U)
+        y_tr, C = self.y_tr, self.model.C
+        phi = -C * np.sum(self.res_tr * Q, axis=1)
+        if self.binary:
+            # Flipping ỹ changes the gradient by (2ỹ − 1) x̃, so the predicted
+            # decrease of the validation loss is (2ỹ − 1) x̃ᵀu = φ / (C (1 − p_ỹ)).
+            gain = C * (2.0 * y_tr - 1.0) * Q[:, 0]
+            target = 1 - y_tr
+        else:
+            # Moving ỹ → k changes the gradient by x̃ (e_k − e_ỹ), so the
+            # validation loss changes by Q[i, k] − Q[i, ỹ]: the best k
+            # minimises Q[i, k].
+            target = np.argmin(Q, axis=1)
+            rows = np.arange(len(y_tr))
+            gain = C * (Q[rows, y_tr] - Q[rows, target])
+        return phi, gain, target
+
+
 def _logistic_influence(Z_tr, y_tr, res_tr, Z_va, res_va, model):
     """Closed-form influence of every training sample on the validation loss.
 
@@ -229,38 +344,404 @@ def _logistic_influence(Z_tr, y_tr, res_tr, Z_va, res_va, model):
     relabelled to ``target``), the best new class, and the number of CG
     iterations.
     """
-    binary = res_tr.shape[1] == 1
-    if binary:
-        targets = (y_tr == 1)[:, None].astype(np.float64)
-    else:
-        targets = np.zeros_like(res_tr)
-        targets[np.arange(len(y_tr)), y_tr] = 1.0
-    proba_tr = res_tr + targets
+    influence = _Influence(Z_tr, y_tr, res_tr, model)
+    phi, gain, target = influence.scores(influence.solve(Z_va, res_va))
+    return phi, gain, target, influence.n_iter
 
-    operator, diag = _hessian_operator(Z_tr, proba_tr, model)
-    grad_va = _stack_gradient(Z_va, res_va, model)
-    solution, n_iter = _cg_solve(operator, grad_va.ravel(), diag)
-    U = solution.reshape(grad_va.shape)
 
-    # One mat-vec for all samples: Q[i, k] = x̃_iᵀ U[:, k].
-    n_features = Z_tr.shape[1]
-    Q = _as_dense(Z_tr @ U[:n_features])
-    if model.fit_intercept:
-        Q = Q + model.intercept_scale * U[n_features]
-    phi = -model.C * np.sum(res_tr * Q, axis=1)
-    if binary:
-        # Flipping ỹ changes the gradient by (2ỹ − 1) x̃, so the predicted
-        # decrease of the validation loss is (2ỹ − 1) x̃ᵀu = φ / (C (1 − p_ỹ)).
-        gain = model.C * (2.0 * y_tr - 1.0) * Q[:, 0]
-        target = 1 - y_tr
-    else:
-        # Moving ỹ → k changes the gradient by x̃ (e_k − e_ỹ), so the validation
-        # loss changes by Q[i, k] − Q[i, ỹ]: the best k minimises Q[i, k].
-        target = np.argmin(Q, axis=1)
-        gain = model.C * (
-            Q[np.arange(len(y_tr)), y_tr] - Q[np.arange(len(y_tr)), target]
+# --------------------------------------------------------------------------
+# alpha="auto": the share of noisy rows to relabel, chosen by cross-fitting
+# --------------------------------------------------------------------------
+# Number of folds of the clean rows, for the choice of alpha and the harm check.
+_N_FOLDS = 2
+# Shares of the noisy rows that alpha="auto" tries to relabel, besides none.
+_AUTO_SHARES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6)
+
+
+def _share_count(share, plan, n_noisy):
+    """Rows relabelled at ``share``: the top ones, never one with score ≤ 0."""
+    return min(round(share * n_noisy), plan["n_positive"])
+
+
+class _FoldModels:
+    """Folds of the clean rows: the choice of alpha and the do-no-harm test.
+
+    Fold ``f`` holds out its clean rows ``B_f``; the noisy rows are ranked
+    by their influence on the other clean rows ``A_f``. Models are fitted on
+    the noisy rows only, like the initial model (the trusted rows enter the
+    final fit alone), so the fold's plain model *is* the initial model and
+    the Hessian is shared by every fold.
+
+    - The choice of the share to relabel screens every candidate with one
+      Newton step from the initial fit, ``Δθ = -H⁻¹ Σ_{i∈S} x̃_i δ_iᵀ``
+      (``δ_i`` the change of the label's one-hot code), solved for all
+      candidates and folds at once by block conjugate gradients, and scores
+      the exact log-loss of ``B_f`` at ``θ̂ + Δθ``.
+    - The harm check refits the chosen correction per fold (warm-started
+      from the initial model) and scores it on ``B_f`` against the initial
+      model.
+    """
+
+    def __init__(
+        self,
+        owner,
+        influence,
+        base,
+        initial,
+        seed,
+        X,
+        train_idx,
+        y_tr,
+        X_va,
+        Z_va,
+        res_va,
+        y_va,
+        folds,
+        trusted_rows,
+        y_all,
+        U_fit,
+    ):
+        self.owner, self.influence = owner, influence
+        self.base, self.initial, self.seed = base, initial, seed
+        self.X, self.train_idx, self.y_tr = X, train_idx, y_tr
+        self.X_va, self.Z_va, self.y_va, self.folds = X_va, Z_va, y_va, folds
+        self.classes = owner.classes_
+        # The initial model's held-out logits, from its residuals p - y.
+        proba = res_va + _one_hot(y_va, res_va.shape[1])
+        tiny = np.finfo(np.float64).tiny
+        if res_va.shape[1] == 1:
+            p = np.clip(proba[:, 0], tiny, 1 - 1e-16)
+            self.logits_va = (np.log(p) - np.log1p(-p))[:, None]
+        else:
+            self.logits_va = np.log(np.clip(proba, tiny, None))
+        self.cache = {}
+        self.starts = {}  # (fold, selected rows): the Newton point of that refit
+        self.theta = _stacked_params(initial, influence.model)
+        self.trusted_rows, self.y_all, self.U_fit = trusted_rows, y_all, U_fit
+
+    def _selection(self, plan, count):
+        selected = np.zeros(len(self.y_tr), dtype=bool)
+        selected[plan["order"][:count]] = True
+        return selected
+
+    def _step_rhs(self, plan, count):
+        """``Σ_{i∈S} x̃_i δ_iᵀ`` stacked like the parameters, for the top rows."""
+        rows = plan["order"][:count]
+        infl = self.influence
+        n_out = infl.res_tr.shape[1]
+        if self.owner.mode == "drop":
+            # Dropping row i removes its gradient C x̃_i r_iᵀ.
+            delta = -infl.res_tr[rows]
+        elif n_out == 1:
+            delta = (2.0 * self.y_tr[rows] - 1.0)[:, None]
+        else:
+            delta = _one_hot(self.y_tr[rows], n_out) - _one_hot(
+                plan["target"][rows], n_out
+            )
+        return _stack_gradient(_safe_indexing(infl.Z_tr, rows), delta, infl.model)
+
+    def _held_out_loss(self, f, step):
+        """Return the summed log-loss of ``B_f`` at the parameters ``θ̂ + step``."""
+        held = np.flatnonzero(self.folds[f])
+        Z = _safe_indexing(self.Z_va, held)
+        model = self.influence.model
+        n_features = Z.shape[1]
+        logits = self.logits_va[held] + _as_dense(Z @ step[:n_features])
+        if model.fit_intercept:
+            logits = logits + model.intercept_scale * step[n_features]
+        y = self.y_va[held]
+        if logits.shape[1] == 1:  # binary: log σ(±z)
+            signed = np.where(y == 1, logits[:, 0], -logits[:, 0])
+            return float(np.logaddexp(0.0, -signed).sum())
+        norm = np.logaddexp.reduce(logits, axis=1)
+        return float((norm - logits[np.arange(len(y)), y]).sum())
+
+    def choose_share(self, plans_by_rule):
+        """Return the rule and share of noisy rows to relabel.
+
+        ``plans_by_rule`` maps each selection rule to its per-fold plans.
+        Every (rule, share) candidate is screened with a Newton step; the
+        best of them and the next larger share of the same rule are refitted
+        per fold (warm-started from their Newton step) and ranked against
+        "relabel nothing" (the initial model) by held-out accuracy, then
+        log-loss, as the harm check ranks models (log-loss alone favours
+        shares that lower the loss at the cost of accuracy). Ties go to the
+        smaller share.
+        """
+        n_noisy = len(self.y_tr)
+        shares = (0.0, *_AUTO_SHARES)
+        rules = list(plans_by_rule)
+        counts = {
+            rule: [[_share_count(s, p, n_noisy) for p in plans] for s in shares]
+            for rule, plans in plans_by_rule.items()
+        }
+        columns, index = [], {}
+        for rule, plans in plans_by_rule.items():
+            for f, plan in enumerate(plans):
+                for count in sorted({c[f] for c in counts[rule]} - {0}):
+                    index[rule, f, count] = len(columns)
+                    columns.append(self._step_rhs(plan, count).ravel())
+        if not columns:
+            return rules[0], 0.0
+        solutions = self.influence.solve_many(np.column_stack(columns))
+        shape = self.influence.param_shape
+        screened = {}
+        for rule, plans in plans_by_rule.items():
+            for k, per_fold in enumerate(counts[rule]):
+                loss = 0.0
+                for f, count in enumerate(per_fold):
+                    step = np.zeros(shape)
+                    if count:
+                        step = -solutions[:, index[rule, f, count]].reshape(shape)
+                        key = (f, np.sort(plans[f]["order"][:count]).tobytes())
+                        self.starts[key] = self.theta + step
+                    loss += self._held_out_loss(f, step)
+                screened[rule, k] = loss
+        rule, best = min(screened, key=lambda c: (screened[c], c[1]))
+        refit = [k for k in (best, best + 1) if 0 < k < len(shares)] or [1]
+        plans = plans_by_rule[rule]
+        exact = {0: self._exact_score(plans, counts[rule][0])}
+        for k in refit:
+            if any(counts[rule][k] == counts[rule][j] for j in exact):
+                continue
+            exact[k] = self._exact_score(plans, counts[rule][k])
+        chosen = min(exact, key=lambda k: (*exact[k], k))
+        return rule, shares[chosen]
+
+    def _exact_score(self, plans, per_fold):
+        """Return ``(-accuracy, log-loss)`` of the folds refitted at ``per_fold``.
+
+        Both are summed over the held-out clean rows of every fold.
+        """
+        errors, loss = 0, 0.0
+        for f, (plan, count) in enumerate(zip(plans, per_fold, strict=True)):
+            proba = self.proba(f, self._selection(plan, count), plan["target"])
+            y = self.y_va[self.folds[f]]
+            p = np.clip(proba[np.arange(len(y)), y], np.finfo(np.float64).eps, None)
+            errors += int(np.sum(np.argmax(proba, axis=1) != y))
+            loss -= float(np.log(p).sum())
+        return errors, loss
+
+    def _extra(self, f):
+        """Trusted rows of ``X`` that fold ``f``'s models learn from."""
+        if self.trusted_rows is None or not self.owner.train_on_trusted:
+            return np.empty(0, dtype=np.intp)
+        return self.trusted_rows[~self.folds[f]]
+
+    def proba(self, f, selected, target):
+        """Held-out probabilities of fold ``f``'s model relabelling ``selected``."""
+        key = (f, np.flatnonzero(selected).tobytes())
+        if key in self.cache:
+            return self.cache[key]
+        extra = self._extra(f)
+        if not selected.any() and not extra.size:
+            model = self.initial  # the noisy rows alone: the initial fit itself
+        else:
+            mode = self.owner.mode
+            y_fold = _apply_selection(self.y_tr, selected, target, mode)
+            kept = self.train_idx if mode == "relabel" else self.train_idx[~selected]
+            start = self.starts.get((f, _order_key(selected)))
+            if extra.size:
+                # The Newton step for the fold's trusted rows is -U_A.
+                base_start = self.theta if start is None else start
+                start = base_start - self.U_fit[f]
+            model = _warm_fit(
+                self.base,
+                self.initial,
+                self.seed,
+                _safe_indexing(self.X, np.concatenate([kept, extra])),
+                self.classes[np.concatenate([y_fold, self.y_all[extra]])],
+                start,
+                self.influence.model,
+            )
+        X_test = _safe_indexing(self.X_va, np.flatnonzero(self.folds[f]))
+        proba = _aligned_proba(model, X_test, self.classes, len(self.classes))
+        self.cache[key] = proba
+        return proba
+
+    def compare(self, plans, share, alpha, source, fold_seed):
+        """Run the do-no-harm test (compare_on_trusted) over the same folds.
+
+        With ``alpha="auto"`` each fold's correction relabels the chosen
+        share of the noisy rows, ranked by the fold's training clean rows;
+        with an explicit alpha, the rows whose score exceeds it.
+        """
+        n_samples, n_val = self.X.shape[0], len(self.y_va)
+        if source == "trusted":
+            trusted = self.owner.validation_mask_
+            y_all = np.zeros(n_samples, dtype=self.y_va.dtype)
+            y_all[self.train_idx] = self.y_tr
+            positions = np.flatnonzero(trusted)
+            y_all[positions] = self.y_va
+        else:  # X_val: its rows follow those of X in one index space
+            trusted = np.r_[np.zeros(n_samples, dtype=bool), np.ones(n_val, bool)]
+            y_all = np.zeros(n_samples + n_val, dtype=self.y_va.dtype)
+            y_all[self.train_idx] = self.y_tr
+            positions = np.arange(n_samples, n_samples + n_val)
+            y_all[positions] = self.y_va
+        fold_rows = [positions[f] for f in self.folds]
+        n_noisy = len(self.y_tr)
+
+        def fit_fold(fit_rows, trusted_fit, test_rows):
+            f = next(
+                k for k, rows in enumerate(fold_rows) if np.array_equal(rows, test_rows)
+            )
+            plan = plans[f]
+            if share is None:
+                selected = plan["score"] > alpha
+            else:
+                selected = self._selection(plan, _share_count(share, plan, n_noisy))
+            none = np.zeros(n_noisy, dtype=bool)
+            return (
+                self.proba(f, selected, plan["target"]),
+                self.proba(f, none, plan["target"]),
+            )
+
+        return compare_on_trusted(
+            fit_fold, trusted, y_all, n_splits=_N_FOLDS, random_state=fold_seed
         )
-    return phi, gain, target, n_iter
+
+
+def _order_key(selected):
+    """Key of a selection, matching ``order[:count].tobytes()`` once sorted."""
+    return np.flatnonzero(selected).tobytes()
+
+
+def _one_hot(y, n_out):
+    """One-hot codes of ``y``; for ``n_out == 1`` (binary), ``y`` as a column."""
+    if n_out == 1:
+        return y[:, None].astype(np.float64)
+    out = np.zeros((len(y), n_out))
+    out[np.arange(len(y)), y] = 1.0
+    return out
+
+
+def _block_cg(matmat, B, diag, rtol, maxiter):
+    """Jacobi-preconditioned conjugate gradients for several right-hand sides.
+
+    The columns are independent CG runs sharing each operator product, which
+    reads ``X`` once for all of them.
+    """
+    solution = np.zeros_like(B)
+    residual = B.copy()
+    z = residual / diag[:, None]
+    direction = z.copy()
+    rz = np.sum(residual * z, axis=0)
+    target = rtol * np.linalg.norm(B, axis=0)
+    n_iter = 0
+    while n_iter < maxiter:
+        n_iter += 1
+        product = matmat(direction)
+        curvature = np.sum(direction * product, axis=0)
+        step = np.divide(rz, curvature, out=np.zeros_like(rz), where=curvature > 0)
+        solution += step * direction
+        residual -= step * product
+        if np.all(np.linalg.norm(residual, axis=0) <= target):
+            break
+        z = residual / diag[:, None]
+        rz_new = np.sum(residual * z, axis=0)
+        beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+        direction = z + beta * direction
+        rz = rz_new
+    return solution, n_iter
+
+
+def _threshold_for_share(score, share, n_noisy):
+    """Return the alpha that relabels the top ``share`` of the noisy rows."""
+    n_positive = int((score > 0).sum())
+    count = min(round(share * n_noisy), n_positive)
+    ranked = np.sort(score)[::-1]
+    if count == 0:
+        return float(max(ranked[0], 0.0))
+    return float(max(ranked[count], 0.0)) if count < len(ranked) else 0.0
+
+
+def _unchecked_reason(source, n_clean):
+    if source == "holdout":
+        return (
+            "its validation rows were held out of the noisy data "
+            "(validation_fraction), so no verified label can judge it."
+        )
+    return (
+        f"only {n_clean} clean rows reached fit, fewer than the "
+        f"{MIN_TRUSTED_FOR_CHECK} the check needs."
+    )
+
+
+def _stacked_params(estimator, model):
+    """Return the fitted parameters of ``estimator``, stacked like the influence's.
+
+    Rows are the features, then the intercept (in units of the constant
+    feature ``intercept_scale``); columns are the model's outputs.
+    """
+    final = _final_step(estimator)
+    W = np.atleast_2d(final.coef_).T.astype(np.float64)
+    if model.fit_intercept:
+        intercept = np.atleast_1d(final.intercept_) / model.intercept_scale
+        W = np.vstack([W, intercept])
+    return W
+
+
+def _warm_fit(base, initial, seed, X, y, start=None, model=None):
+    """Fit a clone of ``base``, starting from given or the initial coefficients.
+
+    ``start`` (stacked parameters, see :func:`_stacked_params`, read with
+    ``model``) is typically the initial fit plus a Newton step towards the
+    new labels, from where a refit converges in fewer iterations than from
+    the initial fit. Solvers without warm starts (liblinear), or a class set
+    unlike the initial model's, get a plain fit; either way the result is
+    the solver's optimum to its tolerance.
+    """
+    estimator = _seed_estimator(clone(base), seed)
+    final, first = _final_step(estimator), _final_step(initial)
+    warm = (
+        final.get_params().get("solver", "lbfgs") != "liblinear"
+        and np.array_equal(np.unique(y), first.classes_)
+        and not final.get_params().get("warm_start", False)
+    )
+    if warm:
+        final.set_params(warm_start=True)
+        if start is None:
+            final.coef_ = first.coef_.copy()
+            final.intercept_ = np.array(first.intercept_, dtype=np.float64, copy=True)
+        else:
+            n_features = first.coef_.shape[1]
+            final.coef_ = np.ascontiguousarray(start[:n_features].T)
+            final.intercept_ = (
+                model.intercept_scale * start[n_features].copy()
+                if model.fit_intercept
+                else np.zeros(start.shape[1])
+            )
+    estimator.fit(X, y)
+    if warm:
+        final.set_params(warm_start=False)
+    return estimator
+
+
+def _aligned_proba(model, X, classes, n_classes):
+    """``model``'s probabilities with one column per class of ``classes``."""
+    proba = model.predict_proba(X)
+    seen = _final_step(model).classes_
+    if len(seen) == n_classes:
+        return proba
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, np.searchsorted(classes, seen)] = proba
+    return full
+
+
+_NO_CLEAN_DATA = (
+    "RDIARelabeler aims its influence at the loss of clean labels, and fit "
+    "received none. Pass trusted= (a boolean mask over the rows of X whose "
+    "labels in y are verified) or X_val=, y_val= (extra clean rows in the "
+    "feature space of X). In an imblearn Pipeline, fit parameters reach "
+    "fit_resample only with metadata routing: call "
+    "sklearn.set_config(enable_metadata_routing=True) and request the mask with "
+    "RDIARelabeler().set_fit_resample_request(trusted=True), then "
+    "pipeline.fit(X, y, trusted=mask); without routing, "
+    "pipeline.fit(..., rdiarelabeler__trusted=mask) never reaches fit_resample. "
+    "To hold out a share of the noisy data as a (noisy, much weaker) validation "
+    "set instead, set validation_fraction, e.g. validation_fraction=0.3."
+)
 
 
 # --------------------------------------------------------------------------
@@ -273,6 +754,12 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     estimates in closed form how much every training sample raises the loss
     of a clean *validation* set, relabels the samples estimated to be harmful
     and refits the model on all training rows with the new labels.
+
+    The clean labels come as ``trusted`` (a mask over the rows of ``X`` whose
+    labels are verified; they pass through a pipeline and cross-validation
+    with ``X``) or as extra rows ``X_val, y_val``. By default the threshold
+    is chosen from the data (``alpha="auto"``) and the result is checked
+    against the plain base model on held-out trusted rows (``fallback=True``).
 
     The estimator plays two roles:
 
@@ -291,23 +778,28 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         then taken for the last step, with the preprocessing held fixed). Its
         ``C``, ``fit_intercept``, ``solver`` and ``intercept_scaling`` enter
         the influence. Other penalties and ``class_weight`` are rejected.
-        ``None`` means the paper's
+        ``None`` means scikit-learn's default
+        ``LogisticRegression(max_iter=1000)`` (``C=1``, with intercept,
+        lbfgs), not the paper's model, which underfits text and multi-class
+        data (see Notes); the paper's is
         ``LogisticRegression(C=0.1, fit_intercept=False, solver="liblinear",
-        tol=1e-7, max_iter=100)``, with ``solver="lbfgs", max_iter=1000`` for
-        more than two classes. It is cloned, never fitted in place.
+        tol=1e-7)``. It is cloned, never fitted in place.
 
         A skorch :class:`~skorch.NeuralNetClassifier` selects the deep variant,
         RDIA-LS (see Notes): the network is trained with the RDIA-LS loss on
         its own ``device`` and becomes ``estimator_`` directly, without a
-        refit. ``alpha``, ``alpha_scale``, ``criterion``, ``validation_fraction``
-        and ``split`` do not apply to it; ``noise_rate`` is required.
+        refit. ``alpha``, ``alpha_scale``, ``criterion``, ``validation_fraction``,
+        ``split`` and ``fallback`` do not apply to it; ``noise_rate`` is
+        required.
 
-    alpha : float, default=0.0002
+    alpha : float or "auto", default="auto"
         Threshold: samples with score ``> alpha`` are relabelled. The score
         is in the paper's units, ``C`` times the predicted decrease of the
         *summed* validation loss (see ``alpha_scale``), so the paper's values
         0.01, 0.002 and 0.0002 transfer. ``alpha=0`` relabels every sample
-        predicted to be harmful.
+        predicted to be harmful. ``"auto"`` chooses the share of noisy rows to
+        relabel on the clean rows by cross-fitting and sets ``alpha_`` to the
+        matching threshold (see Notes); the paper uses 0.0002.
 
     alpha_scale : {"sum", "mean"}, default="sum"
         ``"sum"`` compares the score to ``alpha`` as is (the paper);
@@ -324,9 +816,26 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``"relabel"`` flips the selected labels (RDIA). ``"drop"`` removes the
         selected samples instead, the paper's dropout baseline.
 
-    validation_fraction : float in (0, 1), default=0.3
-        Share of the training data held out as validation set when no
-        ``X_val, y_val`` are passed to :meth:`fit`.
+    train_on_trusted : bool, default=True
+        Whether the final model also learns from the trusted rows (with their
+        own labels, never relabelled). The initial model never does: it is
+        fitted on the noisy rows, as in the paper. With False the trusted
+        rows are only RDIA's validation set, and :meth:`fit_resample` leaves
+        them out of its output. ``X_val, y_val`` are never trained on.
+
+    fallback : bool, default=True
+        Do no harm: before returning a relabelling, compare it with the plain
+        base model on held-out clean rows, cross-fitted (see Notes). If it is
+        worse, or if it cannot be checked (no clean rows, fewer than 10, or a
+        validation split of the noisy data), return the plain base model
+        fitted on the same rows, set ``fallback_`` and warn. False is the
+        paper's behaviour: the relabelling is applied unchecked.
+
+    validation_fraction : float in (0, 1) or None, default=None
+        Without clean data (no ``trusted`` rows, no ``X_val``), None raises an
+        error that says how to pass them; a float holds out that share of the
+        noisy rows as a (noisy, much weaker) validation set, with a warning,
+        as earlier versions did by default with 0.3.
 
     split : {"random", "tail"}, default="random"
         How that share is held out: a class-stratified random draw seeded by
@@ -356,8 +865,8 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         reproducible results.
 
     verbose : int, default=0
-        Print one line per stage (initial fit, influence, refit) when
-        positive.
+        Print one line per stage (initial fit, influence, harm check, refit)
+        when positive.
 
     Attributes
     ----------
@@ -382,7 +891,33 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     influence_ : ndarray of shape (n_samples,)
         φ of every row of ``X`` in paper units; positive means harmful. NaN
-        for the rows held out as validation set. Not set for RDIA-LS.
+        for the trusted rows and the rows held out as validation set. Not set
+        for RDIA-LS.
+
+    noise_score_ : ndarray of shape (n_samples,)
+        Per-row score, larger for a more likely wrong label: ``influence_``
+        (φ, computed before the harm check, so also set when falling back);
+        for RDIA-LS, ``training_loss_``. NaN on the trusted and held-out rows.
+
+    alpha_ : float
+        The threshold applied: ``alpha``, or the one ``alpha="auto"`` chose
+        (the score of the first row left unchanged; ``max(score, 0)`` when
+        nothing is relabelled). Not set for RDIA-LS.
+
+    agreement_ : bool
+        Whether ``alpha="auto"`` restricted the relabelling to rows whose new
+        class the initial model predicts (tried for more than two classes
+        only; see Notes). False with an explicit alpha. Not set for RDIA-LS.
+
+    fallback_ : bool
+        Whether the plain base model was returned instead of the relabelled
+        one (the relabelling did worse on held-out clean rows, or could not
+        be checked). Always False for RDIA-LS and with ``fallback=False``.
+
+    harm_check_ : HarmCheck or None
+        The do-no-harm comparison
+        (:class:`sknoisy.model_selection.HarmCheck`), or None when none ran
+        (``fallback=False``, nothing selected, or nothing to check against).
 
     relabel_influence_ : ndarray of shape (n_samples,)
         ``C`` times the predicted decrease of the summed validation loss when
@@ -396,6 +931,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     relabeled_mask_ : ndarray of shape (n_samples,), dtype=bool
         The selected samples: relabelled, or dropped with ``mode="drop"``.
+        All False when falling back.
         For RDIA-LS, the rows ranked *unsure* (see Notes).
 
     discarded_mask_ : ndarray of shape (n_samples,), dtype=bool
@@ -413,12 +949,13 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ``y`` with ``mode="drop"``.
 
     validation_mask_ : ndarray of shape (n_samples,), dtype=bool
-        Rows of ``X`` held out as validation set; all False when
-        ``X_val, y_val`` were given.
+        Rows of ``X`` used as validation set: the trusted rows, or the rows
+        held out by ``validation_fraction``; all False with ``X_val, y_val``.
 
     sample_indices_ : ndarray of shape (n_resampled,)
         Rows of ``X`` returned by :meth:`fit_resample`: all of them with
-        ``mode="relabel"``, the non-dropped ones with ``mode="drop"``.
+        ``mode="relabel"``, the non-dropped ones with ``mode="drop"``; without
+        the trusted rows when ``train_on_trusted=False``.
 
     See Also
     --------
@@ -461,19 +998,80 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     to first order, ``argmin_k Q_ik`` (the predicted change is
     ``Q_ik - Q_iỹ``). For two classes this is the paper's flip.
 
-    **Validation data.** RDIA needs a *clean* validation set: pass it as
-    ``X_val, y_val``, in the feature space of ``X``. Without it a share of
-    the noisy training data is held out, with a ``UserWarning``: a noisy
-    validation set weakens RDIA considerably. Validation rows never enter
-    either fit. scikit-learn's cross-validation slices every fit parameter
-    with as many rows as ``X``, so an ``X_val`` of that length inside
-    :class:`~sklearn.model_selection.GridSearchCV` would be split silently;
-    :meth:`fit` warns when the lengths are equal. In an
-    :class:`imblearn.pipeline.Pipeline`, step parameters reach
-    :meth:`fit_resample` only with metadata routing enabled: request them
-    with ``set_fit_request`` and ``set_fit_resample_request`` (the latter
-    works once :mod:`imblearn` is imported, which patches scikit-learn's
-    list of routable methods).
+    **Clean data.** RDIA needs clean labels to aim its influence at. Pass
+    them as ``trusted``, a boolean mask over the rows of ``X`` whose labels
+    in ``y`` are verified: the mask is sliced with ``X`` by
+    cross-validation and, in a pipeline, the trusted rows pass through the
+    earlier steps with the others, so they are always in the feature space
+    of the final step. The initial model is fitted on the noisy rows only
+    and the influence targets the summed loss of the trusted rows, as in the
+    paper; with ``train_on_trusted=True`` the final model also learns from
+    the trusted rows, with their labels. ``X_val, y_val`` (extra rows in the
+    feature space of ``X``, never trained on) still work; passing both is an
+    error. Without either, :meth:`fit` raises an error that says how to pass
+    them (in an :class:`imblearn.pipeline.Pipeline`, fit parameters reach
+    :meth:`fit_resample` only with metadata routing enabled;
+    ``trusted`` is requested by default once routing is on), unless
+    ``validation_fraction`` asks for a hold-out of the noisy rows.
+
+    **alpha="auto".** The influence threshold has no unit that transfers
+    between data sets (it grows with ``C``, the number of clean rows and the
+    scale of ``X``), so by default the *share* of noisy rows to relabel is
+    chosen by cross-fitting over two folds of the clean rows. The initial
+    model, fitted on the noisy rows, is the same in every fold, so one
+    Hessian serves every solve. In each fold the noisy rows are ranked by
+    their influence on the fold's training clean rows; every candidate share
+    (none, 2, 5, 10, 20, 30, 40 and 60 % of the noisy rows, at most those
+    with a positive score) is screened by one Newton step from the initial
+    fit, solved for all candidates at once by block conjugate gradients,
+    and scored by the exact log-loss of the fold's held-out clean rows. The
+    best screened share and the next larger one are then refitted
+    (warm-started from their Newton step) and ranked against "relabel
+    nothing" by held-out accuracy, then log-loss. ``alpha_`` is the
+    threshold that relabels the chosen share with the influence on all the
+    clean rows. For more than two classes a second rule is tried beside the
+    first: relabel only rows whose first-order best class is also the
+    initial model's prediction (``agreement_``). Under noise spread over
+    many classes the best class by influence alone is often wrong (on
+    digits with 40 % uniform noise about 40 % of such relabels were wrong,
+    against 1-2 % with the rule), while under pair noise or weak-supervision
+    noise the rule can miss most of the gain (TREC: +13.8 points without it,
+    -0.4 with it); the screening picks the rule per data set. The share is
+    chosen on the same held-out rows the harm check then scores, which
+    favours the correction slightly in that check.
+
+    **Do no harm** (``fallback=True``). The check reuses those folds: each
+    fold's corrected model (relabelled noisy rows, plus the fold's training
+    trusted rows with ``train_on_trusted``) and plain model (the same rows,
+    labels untouched) predict the fold's held-out clean rows, which neither
+    saw; :func:`sknoisy.model_selection.compare_on_trusted` calls the
+    correction harmful when its out-of-fold accuracy is lower, or equal with
+    a higher log-loss. Then the plain base model fitted on the final rows is
+    returned, with ``fallback_=True``, ``harm_check_`` and a
+    :class:`~sknoisy.exceptions.CorrectionFallbackWarning`. With ``m`` clean
+    rows an accuracy difference below about ``1/m`` is a single row: with a
+    hundred rows the check catches a clearly harmful correction but lets
+    through one that costs a point or two (measured on digits with uniform
+    noise, see the user guide). With fewer than 10 clean rows, or a
+    hold-out of noisy rows, it cannot check and falls back with an
+    :class:`~sknoisy.exceptions.UncheckedCorrectionWarning`.
+
+    **Defaults and the paper.** The paper's settings are one parameter
+    away: ``RDIARelabeler(LogisticRegression(C=0.1, fit_intercept=False,
+    solver="liblinear", tol=1e-7), alpha=0.0002, fallback=False)`` with
+    ``X_val, y_val`` gives exactly the paper's selections (see
+    ``benchmarks/rdia.py``). The defaults differ because, on the grid's data
+    sets with the trusted rows stacked into ``X`` (``python
+    benchmarks/rdia.py --sections grid``: at or above the plain base in all
+    24 data set and seed cells, by +0.1 to +13.8 points on average), the
+    paper's base model underfits
+    TF-IDF text and multi-class data and its fixed alpha relabels too much
+    or too little depending on the data; the user guide gives the figures.
+    With an explicit alpha and ``fallback=False`` the cost is the paper's:
+    two fits and one CG solve. The defaults add a block CG solve and a few
+    warm-started refits: on the real-sim-shaped problem of
+    ``benchmarks/rdia.py`` a default fit took 4.3 times one plain
+    ``LogisticRegression(max_iter=1000)`` fit.
 
     **RDIA-LS** (skorch networks). The paper's deep variant replaces the
     influence with a per-batch loss ranking
@@ -488,21 +1086,24 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     network, tunable as ``estimator__callbacks__rdia_ls_schedule__...``). The
     default loss corrects the paper's code (no double softmax, no extra
     division by the batch size, no NaN at a noise rate of zero);
-    ``legacy_loss=True`` restores it. ``X_val, y_val`` become the network's
-    validation data, scored every epoch in ``estimator_.history``; without
-    them the network's own ``train_split`` applies. As a sampler (our
-    extension: RDIA-LS relabels inside the loss only), all training rows
+    ``legacy_loss=True`` restores it. The trusted rows (or ``X_val,
+    y_val``) become the network's validation data, scored every epoch in
+    ``estimator_.history``; without them the network's own ``train_split``
+    applies. With ``train_on_trusted=True`` the network also trains on the
+    trusted rows, under the same loss (the history's validation scores are
+    then in-sample); they are never relabelled or discarded. The do-no-harm
+    check is not run for networks. As a sampler (our
+    extension: RDIA-LS relabels inside the loss only), all noisy rows
     are ranked by the trained network's loss and split like a batch: the
     *unsure* rows are relabelled to the network's most likely other class
     (the flip for two classes, which is R), the *discarded* rows are left
     out, and ``mode="drop"`` leaves out both.
 
-    **Tuning alpha.** Tune ``alpha`` against clean labels with
-    ``scoring="neg_log_loss"`` on a
-    :class:`~sklearn.model_selection.PredefinedSplit` whose test fold is the
-    clean validation set (see Examples): plain K-fold CV on noisy labels
-    rewards fitting the noise. At low noise RDIA trades accuracy for
-    log-loss, so tune on log-loss.
+    **Tuning.** ``alpha`` (or ``estimator__C``) can also be tuned by a
+    search scored on the trusted rows of each test fold,
+    :func:`sknoisy.model_selection.trusted_scorer` (see Examples and the
+    user guide): plain K-fold CV on noisy labels rewards fitting the noise.
+    At low noise RDIA trades accuracy for log-loss, so tune on log-loss.
 
     Sample weights are not modelled and not accepted.
 
@@ -516,48 +1117,59 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import load_breast_cancer
-    >>> from sklearn.model_selection import train_test_split
     >>> from sklearn.preprocessing import StandardScaler
     >>> from sknoisy import RDIARelabeler
     >>> from sknoisy.noise import make_label_noise
     >>> X, y = load_breast_cancer(return_X_y=True)
     >>> X = StandardScaler().fit_transform(X)
-    >>> X_train, X_val, y_train, y_val = train_test_split(
-    ...     X, y, test_size=150, random_state=0)
-    >>> y_noisy = make_label_noise(y_train, 0.3, random_state=0)
-    >>> rdia = RDIARelabeler().fit(X_train, y_noisy, X_val=X_val, y_val=y_val)
-    >>> bool(np.mean(rdia.y_relabeled_ == y_train) > np.mean(y_noisy == y_train))
+    >>> trusted = np.arange(len(y)) % 4 == 0  # the rows whose labels were checked
+    >>> y_noisy = np.where(trusted, y, make_label_noise(y, 0.3, random_state=0))
+    >>> rdia = RDIARelabeler(random_state=0).fit(X, y_noisy, trusted=trusted)
+    >>> bool(np.mean(rdia.y_relabeled_ == y) >= np.mean(y_noisy == y))
     True
+    >>> rdia.alpha_ > 0, rdia.fallback_
+    (True, False)
 
     As a sampler, the relabelled labels feed any later step:
 
-    >>> X_res, y_res = RDIARelabeler().fit_resample(
-    ...     X_train, y_noisy, X_val=X_val, y_val=y_val)
-    >>> X_res is X_train
+    >>> X_res, y_res = RDIARelabeler(random_state=0).fit_resample(
+    ...     X, y_noisy, trusted=trusted)
+    >>> X_res is X
     True
 
-    Tuning ``alpha`` on the clean validation set with a ``PredefinedSplit``
-    (the validation rows form the only test fold; ``X_val`` is also the
-    influence target, and has another length than the searched data):
+    The paper's settings, one parameter away, with extra clean rows:
 
-    >>> from sklearn.model_selection import GridSearchCV, PredefinedSplit
-    >>> X_all, y_all = np.vstack([X_train, X_val]), np.r_[y_noisy, y_val]
-    >>> test_fold = np.r_[np.full(len(y_noisy), -1), np.zeros(len(y_val))]
-    >>> search = GridSearchCV(
-    ...     RDIARelabeler(), {"alpha": [0.01, 0.002, 0.0002]},
-    ...     cv=PredefinedSplit(test_fold), scoring="neg_log_loss", refit=False,
-    ... ).fit(X_all, y_all, X_val=X_val, y_val=y_val)
-    >>> best = RDIARelabeler(**search.best_params_).fit(
-    ...     X_train, y_noisy, X_val=X_val, y_val=y_val)
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> paper = RDIARelabeler(
+    ...     LogisticRegression(C=0.1, fit_intercept=False, solver="liblinear",
+    ...                        tol=1e-7),
+    ...     alpha=0.0002, fallback=False,
+    ... ).fit(X[~trusted], y_noisy[~trusted], X_val=X[trusted], y_val=y[trusted])
+
+    Tuning against the trusted rows in one search (metadata routing carries
+    the mask to RDIA and to the scorer):
+
+    >>> import sklearn
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sknoisy.model_selection import trusted_scorer
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     search = GridSearchCV(
+    ...         RDIARelabeler(random_state=0), {"alpha": ["auto", 0.01]},
+    ...         scoring=trusted_scorer("neg_log_loss"), cv=3,
+    ...     ).fit(X, y_noisy, trusted=trusted)
+    >>> sorted(search.best_params_)
+    ['alpha']
     """
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
-        "alpha": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "alpha_scale": [StrOptions({"sum", "mean"})],
         "criterion": [StrOptions({"upweight", "relabel"})],
         "mode": [StrOptions({"relabel", "drop"})],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "train_on_trusted": ["boolean"],
+        "fallback": ["boolean"],
         "split": [StrOptions({"random", "tail"})],
         "noise_rate": [Interval(Real, 0, 1, closed="left"), None],
         "gamma": [Interval(Real, 0, 1, closed="both")],
@@ -569,17 +1181,27 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # imbalanced-learn routes fit parameters to fit_resample only with metadata
     # routing on; declare the request method whatever the import order.
-    set_fit_resample_request = RequestMethod("fit_resample", ["X_val", "y_val"])
+    set_fit_resample_request = RequestMethod(
+        "fit_resample", ["X_val", "y_val", "trusted"]
+    )
+    # The trusted mask is requested by default: it is RDIA's clean data, and
+    # an imblearn Pipeline validates the request of the step's fit as well as
+    # of fit_resample, so that set_fit_resample_request(trusted=True) alone
+    # would still fail there.
+    __metadata_request__fit = {"trusted": True}
+    __metadata_request__fit_resample = {"trusted": True}
 
     def __init__(
         self,
         estimator=None,
         *,
-        alpha=0.0002,
+        alpha="auto",
         alpha_scale="sum",
         criterion="upweight",
         mode="relabel",
-        validation_fraction=0.3,
+        train_on_trusted=True,
+        fallback=True,
+        validation_fraction=None,
         split="random",
         noise_rate=None,
         gamma=0.5,
@@ -593,6 +1215,8 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.alpha_scale = alpha_scale
         self.criterion = criterion
         self.mode = mode
+        self.train_on_trusted = train_on_trusted
+        self.fallback = fallback
         self.validation_fraction = validation_fraction
         self.split = split
         self.noise_rate = noise_rate
@@ -604,7 +1228,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     # ------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, X_val=None, y_val=None):
+    def fit(self, X, y, X_val=None, y_val=None, trusted=None):
         """Relabel the harmful training samples and refit the base model.
 
         Parameters
@@ -617,27 +1241,35 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
                 default=None
-            Clean validation data, in the feature space of ``X``. When None,
-            ``validation_fraction`` of ``X`` is held out, with a warning.
+            Clean validation rows outside ``X``, in its feature space; never
+            trained on. Not together with ``trusted``.
 
         y_val : array-like of shape (n_val,), default=None
             Clean validation labels, each one a label of ``y``; at least two
             classes.
+
+        trusted : array-like of shape (n_samples,) of bool, default=None
+            The rows of ``X`` whose labels in ``y`` are verified: RDIA's clean
+            validation set, never relabelled, and training rows of the final
+            model with ``train_on_trusted``. Requested through metadata
+            routing by default. Without ``trusted`` or ``X_val``, an error
+            (or the hold-out of ``validation_fraction``).
 
         Returns
         -------
         self : RDIARelabeler
             Fitted estimator.
         """
-        self._fit(X, y, X_val, y_val)
+        self._fit(X, y, X_val, y_val, trusted)
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit_resample(self, X, y, X_val=None, y_val=None):
+    def fit_resample(self, X, y, X_val=None, y_val=None, trusted=None):
         """Relabel the harmful training samples and return the data.
 
         Fits exactly as :meth:`fit` does and returns the training data with
-        the new labels. Rows held out as validation set keep their labels.
+        the new labels. Trusted rows and rows held out as validation set keep
+        their labels; after a fallback every label is unchanged.
 
         Parameters
         ----------
@@ -654,25 +1286,31 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y_val : array-like of shape (n_val,), default=None
             Clean validation labels; see :meth:`fit`.
 
+        trusted : array-like of shape (n_samples,) of bool, default=None
+            The rows of ``X`` whose labels are verified; see :meth:`fit`.
+            They are returned with their own labels, or left out with
+            ``train_on_trusted=False``.
+
         Returns
         -------
         X_resampled : {array-like, sparse matrix} of shape (n_resampled, \
                 n_features)
             ``X`` itself with ``mode="relabel"``; its non-dropped rows with
-            ``mode="drop"``.
+            ``mode="drop"``; without the trusted rows with
+            ``train_on_trusted=False`` (rows ``sample_indices_``).
 
         y_resampled : ndarray of shape (n_resampled,)
             The new labels in the label space of ``y`` (a pandas Series when
             ``y`` is one).
         """
-        self._fit(X, y, X_val, y_val)
+        self._fit(X, y, X_val, y_val, trusted)
         y_out = self.y_relabeled_
         keep = self.sample_indices_
         if len(keep) == len(y_out):
             return X, _like(y, y_out)
         return _safe_indexing(X, keep), _like(y, y_out[keep], keep)
 
-    def _fit(self, X, y, X_val, y_val):
+    def _fit(self, X, y, X_val, y_val, trusted):
         X, y = validate_data(
             self,
             X,
@@ -693,29 +1331,36 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             base = _default_estimator(n_classes)
 
         rng = check_random_state(self.random_state)
-        split_seq, estimator_seq = np.random.SeedSequence(
+        # Independent child streams; the first two are those of earlier
+        # versions, so that seeded results do not change.
+        split_seq, estimator_seq, fold_seq = np.random.SeedSequence(
             rng.randint(_INT32_MAX)
-        ).spawn(2)
+        ).spawn(3)
         estimator_seed = int(estimator_seq.generate_state(1)[0] % _INT32_MAX)
+        fold_seed = int(fold_seq.generate_state(1)[0] % _INT32_MAX)
         self._encoded_outputs = is_skorch_net(base)
         if self._encoded_outputs:
-            return self._fit_network(base, X, y_enc, X_val, y_val, estimator_seed)
+            return self._fit_network(
+                base, X, y_enc, X_val, y_val, trusted, estimator_seed
+            )
         model = _check_linear_estimator(base, n_classes)
 
         n_samples = X.shape[0]
-        if X_val is None and y_val is None:
+        clean = resolve_clean_data(self, X, y_enc, trusted, X_val, y_val, stacklevel=4)
+        source = clean.source
+        if source is None:
+            if self.validation_fraction is None:
+                raise ValueError(_NO_CLEAN_DATA)
             val_mask = self._hold_out(y_enc, np.random.default_rng(split_seq))
-            train_idx = np.flatnonzero(~val_mask)
-            X_tr, y_tr = _safe_indexing(X, train_idx), y_enc[train_idx]
             val_idx = np.flatnonzero(val_mask)
             X_va, y_va = _safe_indexing(X, val_idx), y_enc[val_idx]
+            source = "holdout"
         else:
-            X_va, _, y_va = check_validation_data(
-                self, X_val, y_val, n_samples, stacklevel=4
-            )
-            val_mask = np.zeros(n_samples, dtype=bool)
-            train_idx = np.arange(n_samples)
-            X_tr, y_tr = X, y_enc
+            val_mask = clean.trusted
+            X_va, y_va = clean.X, clean.y
+        train_idx = np.flatnonzero(~val_mask)
+        X_tr = _safe_indexing(X, train_idx) if val_mask.any() else X
+        y_tr = y_enc[train_idx]
         if len(np.unique(y_va)) < 2:
             raise ValueError(
                 "The validation set holds a single class "
@@ -726,8 +1371,15 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if missing.size:
             raise ValueError(
                 f"The training rows lack the classes {self.classes_[missing].tolist()}"
-                "; hold out another validation split or pass X_val and y_val."
+                "; RDIA relabels the noisy (non-trusted) rows and needs every class "
+                "among them."
             )
+        # The rows the final model learns from besides the noisy ones.
+        extra_idx = (
+            np.flatnonzero(val_mask)
+            if source == "trusted" and self.train_on_trusted
+            else np.empty(0, dtype=np.intp)
+        )
 
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         # --- 1. fit on the noisy training rows --------------------------------
@@ -737,13 +1389,83 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         logger.log(step="initial fit", n_train=len(y_tr), n_val=len(y_va))
 
         # --- 2. closed-form influence on the summed validation loss ---------
-        phi, gain, target, n_iter = self._fit_influence(
-            initial, n_classes, model, X_tr, y_tr, X_va, y_va
+        influence = self._influence_solver(initial, n_classes, model, X_tr, y_tr)
+        _, res_va, Z_va = LinearAdapter(initial, n_classes).loss_and_residuals(
+            X_va, y_va
         )
-        score = phi if self.criterion == "upweight" else gain
-        if self.alpha_scale == "mean":
-            score = score / len(y_va)
-        selected = score > self.alpha
+        auto = isinstance(self.alpha, str)
+        checkable = (
+            self.fallback
+            and source in ("trusted", "X_val")
+            and len(y_va) >= MIN_TRUSTED_FOR_CHECK
+        )
+        folds = None
+        if (auto or checkable) and len(y_va) >= 2 * _N_FOLDS:
+            # Cross-fitting over folds of the clean rows. The initial model and
+            # so the Hessian are the same in every fold: one solve per fold
+            # gives each fold's held-out target, and their sum the full one.
+            folds = trusted_folds(
+                np.ones(len(y_va), dtype=bool), y_va, _N_FOLDS, fold_seed
+            )
+            grads = [
+                _stack_gradient(
+                    _safe_indexing(Z_va, np.flatnonzero(f)), res_va[f], model
+                )
+                for f in folds
+            ]
+            solved = influence.solve_many(np.column_stack([g.ravel() for g in grads]))
+            U_held = [solved[:, k].reshape(g.shape) for k, g in enumerate(grads)]
+            U = np.sum(U_held, axis=0)
+        else:
+            U = influence.solve(Z_va, res_va)
+        phi, gain, target = influence.scores(U)
+        # alpha="auto" with more than two classes also tries relabelling only
+        # the rows whose new class the initial model predicts (see Notes).
+        rules = (False, True) if auto and not influence.binary else (False,)
+        self.agreement_ = False
+
+        fold_models = None
+        if folds is not None:
+            fold_plans = {
+                agree: [
+                    self._fold_plan(influence, U - U_b, len(y_va) - int(f.sum()), agree)
+                    for U_b, f in zip(U_held, folds, strict=True)
+                ]
+                for agree in rules
+            }
+            fold_models = _FoldModels(
+                self,
+                influence,
+                base,
+                initial,
+                estimator_seed,
+                X,
+                train_idx,
+                y_tr,
+                X_va,
+                Z_va,
+                res_va,
+                y_va,
+                folds,
+                np.flatnonzero(val_mask) if source == "trusted" else None,
+                y_enc,
+                [U - U_b for U_b in U_held],
+            )
+        if auto:
+            if folds is None:  # too few clean rows to cross-fit: change nothing
+                share = 0.0
+            else:
+                self.agreement_, share = fold_models.choose_share(fold_plans)
+        else:
+            share = None
+        score = self._selection_score(
+            phi, gain, len(y_va), influence, target, self.agreement_
+        )
+        if auto:
+            self.alpha_ = _threshold_for_share(score, share, len(y_tr))
+        else:
+            self.alpha_ = float(self.alpha)
+        selected = score > self.alpha_
         y_fit = _apply_selection(y_tr, selected, target, self.mode)
         if len(np.unique(y_fit)) < 2:
             warnings.warn(
@@ -759,41 +1481,129 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         self.influence_ = np.full(n_samples, np.nan)
         self.influence_[train_idx] = phi
+        self.noise_score_ = self.influence_.copy()
         self.relabel_influence_ = np.full(n_samples, np.nan)
         self.relabel_influence_[train_idx] = gain
+        self.validation_mask_ = val_mask
+        logger.log(
+            step="influence",
+            cg_iterations=influence.n_iter,
+            harmful=int((phi > 0).sum()),
+            selected=int(selected.sum()),
+            alpha=f"{self.alpha_:.3g}",
+        )
+
+        # --- 3. do no harm: the correction against the plain model ----------
+        self.fallback_ = False
+        self.harm_check_ = None
+        if self.fallback and selected.any():
+            if not checkable or folds is None:
+                warnings.warn(
+                    "RDIARelabeler could not check that its relabelling helps: "
+                    f"{_unchecked_reason(source, len(y_va))} It returns the plain "
+                    "base model. Pass trusted= (a mask over the rows of X whose "
+                    f"labels are verified; at least {MIN_TRUSTED_FOR_CHECK}) or "
+                    "X_val, y_val to enable the check, or fallback=False to apply "
+                    "the relabelling unchecked.",
+                    UncheckedCorrectionWarning,
+                    stacklevel=4,
+                )
+                self.fallback_ = True
+            else:
+                self.harm_check_ = fold_models.compare(
+                    fold_plans[self.agreement_], share, self.alpha_, source, fold_seed
+                )
+                if self.harm_check_.harmful:
+                    warnings.warn(
+                        "RDIARelabeler's relabelling did worse than the plain base "
+                        f"model: {self.harm_check_.describe()}. It returns the "
+                        "plain model (fallback_=True); fallback=False keeps the "
+                        "relabelling.",
+                        CorrectionFallbackWarning,
+                        stacklevel=4,
+                    )
+                    self.fallback_ = True
+            logger.log(step="harm check", fallback=self.fallback_)
+        if self.fallback_:
+            selected = np.zeros_like(selected)
+            y_fit = y_tr
+
         self.relabeled_mask_ = np.zeros(n_samples, dtype=bool)
         self.relabeled_mask_[train_idx] = selected
         self.relabeled_indices_ = np.flatnonzero(self.relabeled_mask_)
         self.n_relabeled_ = int(selected.sum())
-        self.validation_mask_ = val_mask
-        logger.log(
-            step="influence",
-            cg_iterations=n_iter,
-            harmful=int((phi > 0).sum()),
-            selected=self.n_relabeled_,
-        )
 
-        # --- 3. relabel (or drop) and refit on the training rows -------------
+        # --- 4. relabel (or drop) and refit ----------------------------------
         y_new = y_enc.copy()
         if self.mode == "relabel":
             y_new[train_idx] = y_fit
-            fit_idx = train_idx
+            kept = train_idx
+        else:
+            kept = train_idx[~selected]
+        if source == "trusted" and not self.train_on_trusted:
+            self.sample_indices_ = kept
+        elif self.mode == "relabel":
             self.sample_indices_ = np.arange(n_samples)
         else:
-            fit_idx = train_idx[~selected]
             self.sample_indices_ = np.flatnonzero(~self.relabeled_mask_)
         self.y_relabeled_ = self.classes_[y_new]
-        self.estimator_ = _seed_estimator(clone(base), estimator_seed)
-        self.estimator_.fit(_safe_indexing(X, fit_idx), self.classes_[y_fit])
+        fit_idx = np.concatenate([kept, extra_idx])
+        y_final = np.concatenate([y_fit, y_enc[extra_idx]])
+        if not selected.any() and not extra_idx.size:
+            # Same rows and labels as the initial fit: the same model.
+            self.estimator_ = initial
+        elif self.fallback_ or not auto or not selected.any():
+            # The plain model a user would fit (also when nothing was
+            # relabelled, so that the result is exactly that model); or the
+            # paper's fresh refit.
+            self.estimator_ = _seed_estimator(clone(base), estimator_seed)
+            self.estimator_.fit(_safe_indexing(X, fit_idx), self.classes_[y_final])
+        else:
+            self.estimator_ = _warm_fit(
+                base,
+                initial,
+                estimator_seed,
+                _safe_indexing(X, fit_idx),
+                self.classes_[y_final],
+            )
         logger.log(step="refit", n_fit=len(fit_idx), n_relabeled=self.n_relabeled_)
         return self
 
-    def _fit_network(self, base, X, y_enc, X_val, y_val, seed):
+    def _selection_score(self, phi, gain, n_val, influence, target, agree=False):
+        score = phi if self.criterion == "upweight" else gain
+        score = score / n_val if self.alpha_scale == "mean" else score
+        if agree:
+            # The first-order best class is often wrong under noise spread
+            # over many classes: keep the rows whose new class the initial
+            # model also predicts.
+            predicted = np.argmax(influence.proba_tr, axis=1)
+            score = np.where(target == predicted, score, -np.inf)
+        return score
+
+    def _fold_plan(self, influence, U_fit, n_fit, agree=False):
+        """Rank the noisy rows by the influence on one fold's training clean rows.
+
+        Returns the noisy rows by decreasing selection score, their scores,
+        the number with a positive score and their new classes.
+        """
+        phi, gain, target = influence.scores(U_fit)
+        score = self._selection_score(phi, gain, n_fit, influence, target, agree)
+        return {
+            "order": np.argsort(-score, kind="stable"),
+            "score": score,
+            "n_positive": int((score > 0).sum()),
+            "target": target,
+        }
+
+    def _fit_network(self, base, X, y_enc, X_val, y_val, trusted, seed):
         """RDIA-LS: train a skorch network with the loss-ranking relabel loss.
 
         The network itself resists the noise, so there is no refit. The
-        sampler output ranks all training rows by the trained network's
-        cross-entropy and splits them as RDIA-LS splits a batch.
+        sampler output ranks the noisy rows by the trained network's
+        cross-entropy and splits them as RDIA-LS splits a batch. Trusted rows
+        are the network's validation data, like ``X_val``; with
+        ``train_on_trusted`` it also trains on them (under the same loss).
+        They are never relabelled.
         """
         from ._rdia_ls import fit_network, make_rdia_ls_network, rdia_ls_split_sizes
 
@@ -813,22 +1623,29 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             legacy_loss=self.legacy_loss,
         )
         X = _as_float32(X)
+        clean = resolve_clean_data(self, X, y_enc, trusted, X_val, y_val, stacklevel=5)
         X_va = y_va = None
-        if X_val is not None or y_val is not None:
-            X_va, _, y_va = check_validation_data(
-                self, X_val, y_val, n_samples, stacklevel=4
-            )
-            X_va = _as_float32(X_va)
+        if clean.source is not None:
+            X_va, y_va = _as_float32(clean.X), clean.y
+        trusted_mask = clean.trusted
+        noisy = np.flatnonzero(~trusted_mask)
+        fit_rows = (
+            np.arange(n_samples)
+            if self.train_on_trusted or not trusted_mask.any()
+            else noisy
+        )
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
-        self.estimator_ = fit_network(net, X, y_enc, seed, X_va, y_va)
+        self.estimator_ = fit_network(
+            net, _safe_indexing(X, fit_rows), y_enc[fit_rows], seed, X_va, y_va
+        )
 
         proba = self.estimator_.predict_proba(X)
         rows = np.arange(n_samples)
         loss = -np.log(np.clip(proba[rows, y_enc], np.finfo(proba.dtype).tiny, None))
         n_clean, n_unsure, _ = rdia_ls_split_sizes(
-            n_samples, self.noise_rate, self.estimator_.negative_rate_value
+            len(noisy), self.noise_rate, self.estimator_.negative_rate_value
         )
-        order = np.argsort(loss, kind="stable")
+        order = noisy[np.argsort(loss[noisy], kind="stable")]
         relabeled = np.zeros(n_samples, dtype=bool)
         relabeled[order[n_clean : n_clean + n_unsure]] = True
         discarded = np.zeros(n_samples, dtype=bool)
@@ -839,17 +1656,20 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y_new = np.where(relabeled, np.argmax(others, axis=1), y_enc)
 
         self.training_loss_ = loss
+        self.noise_score_ = np.where(trusted_mask, np.nan, loss)
         self.relabeled_mask_ = relabeled
         self.relabeled_indices_ = np.flatnonzero(relabeled)
         self.n_relabeled_ = int(relabeled.sum())
         self.discarded_mask_ = discarded
-        self.validation_mask_ = np.zeros(n_samples, dtype=bool)
-        if self.mode == "relabel":
-            self.y_relabeled_ = self.classes_[y_new]
-            self.sample_indices_ = np.flatnonzero(~discarded)
-        else:
-            self.y_relabeled_ = self.classes_[y_enc]
-            self.sample_indices_ = np.flatnonzero(~(relabeled | discarded))
+        self.validation_mask_ = trusted_mask
+        # The do-no-harm check is not run for networks (see Notes).
+        self.fallback_ = False
+        self.harm_check_ = None
+        left_out = discarded if self.mode == "relabel" else relabeled | discarded
+        if not self.train_on_trusted:
+            left_out = left_out | trusted_mask
+        self.y_relabeled_ = self.classes_[y_new if self.mode == "relabel" else y_enc]
+        self.sample_indices_ = np.flatnonzero(~left_out)
         logger.log(
             step="RDIA-LS",
             epochs=len(self.estimator_.history),
@@ -859,17 +1679,17 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         return self
 
-    def _fit_influence(self, initial, n_classes, model, X_tr, y_tr, X_va, y_va):
-        """Influence of the training rows: the linear backend.
+    def _influence_solver(self, initial, n_classes, model, X_tr, y_tr):
+        """Influence of the noisy rows: the linear backend.
 
-        Returns φ, the relabelling gain and the best new class (encoded) for
-        every training row, and the number of CG iterations. A backend for
-        other base models (RDIA-LS for skorch networks) plugs in here.
+        Returns an object whose ``solve`` gives ``H⁻¹ g`` for a validation
+        gradient and whose ``scores`` give φ, the relabelling gain and the
+        best new class of every noisy row. A backend for other base models
+        plugs in here.
         """
         adapter = LinearAdapter(initial, n_classes)
         _, res_tr, Z_tr = adapter.loss_and_residuals(X_tr, y_tr)
-        _, res_va, Z_va = adapter.loss_and_residuals(X_va, y_va)
-        return _logistic_influence(Z_tr, y_tr, res_tr, Z_va, res_va, model)
+        return _Influence(Z_tr, y_tr, res_tr, model)
 
     def _hold_out(self, y_enc, rng):
         """Boolean mask of the rows held out as (noisy) validation set."""
@@ -877,7 +1697,8 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "No validation set given: RDIARelabeler holds out "
             f"validation_fraction={self.validation_fraction} of the noisy training "
             "data as validation set. Influence on a noisy validation set weakens "
-            "RDIA considerably; pass a clean X_val, y_val to fit (in an imblearn "
+            "RDIA considerably; pass trusted= (a mask of the rows whose labels "
+            "are verified) or a clean X_val, y_val to fit (in an imblearn "
             "Pipeline, step parameters reach fit_resample only with metadata "
             "routing enabled).",
             UserWarning,
@@ -993,8 +1814,8 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         full[:, np.searchsorted(self.classes_, seen)] = columns
         return full
 
-    def _make_default_estimator(self):
-        return _default_estimator()
+    def _make_default_estimator(self, n_classes=2):
+        return _default_estimator(n_classes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

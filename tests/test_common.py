@@ -37,7 +37,14 @@ _BASE_MODELS = {"RDIARelabeler": LogisticRegression}
 
 # Constructor settings an estimator needs to be checked by fit(X, y) alone,
 # each with its reason.
-_TEST_PARAMS = {}
+_TEST_PARAMS = {
+    # Without trusted rows the default falls back to the plain base model (and
+    # warns); the checks should exercise AGRA's own training.
+    "AGRAClassifier": {"fallback": False},
+    # RDIA needs clean data; the checks pass none: hold out 30 % of the rows
+    # (the old default) and apply the relabelling unchecked.
+    "RDIARelabeler": {"validation_fraction": 0.3, "fallback": False},
+}
 
 
 def _construct_instance(cls):

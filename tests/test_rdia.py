@@ -19,9 +19,23 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import SVC
 
 from sknoisy import RDIARelabeler
+from sknoisy.exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
+from sknoisy.model_selection import trusted_scorer
 from sknoisy.noise import make_label_noise
 
 C = 0.1
+
+
+def _paper_base():
+    return LogisticRegression(
+        C=0.1, fit_intercept=False, solver="liblinear", tol=1e-7, max_iter=100
+    )
+
+
+def _rdia(estimator=None, **params):
+    """RDIARelabeler at the paper's settings: its base, alpha, no harm check."""
+    params = {"alpha": 0.0002, "fallback": False, **params}
+    return RDIARelabeler(_paper_base() if estimator is None else estimator, **params)
 
 
 # ----------------------------------------------------------------- data
@@ -97,7 +111,7 @@ def test_influence_predicts_exact_leave_one_out(cancer, params):
     # φ and the actual change are strongly *negatively* correlated.
     X_tr, y_tr, X_va, y_va = cancer
     base = _tight(**params)
-    rdia = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     loss0 = _val_loss(rdia.initial_estimator_, X_va, y_va).sum()
     actual = np.empty(len(y_tr))
     for i in range(len(y_tr)):
@@ -115,9 +129,7 @@ def test_influence_predicts_exact_leave_one_out(cancer, params):
 def test_relabel_influence_predicts_exact_flip(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     base = _tight(fit_intercept=False, solver="liblinear")
-    rdia = RDIARelabeler(base, criterion="relabel").fit(
-        X_tr, y_tr, X_val=X_va, y_val=y_va
-    )
+    rdia = _rdia(base, criterion="relabel").fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     loss0 = _val_loss(rdia.initial_estimator_, X_va, y_va).sum()
     rows = np.r_[np.argsort(-rdia.influence_)[:15], np.arange(0, 350, 10)]
     actual = []
@@ -148,7 +160,7 @@ def test_intercept_influence_matches_finite_differences(cancer, params):
     # like the other changes φ by ~30 % here, far above the tolerance.
     X_tr, y_tr, X_va, y_va = cancer
     base = _tight(**params)
-    rdia = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     eps = 1e-3
     for i in np.argsort(-np.abs(rdia.influence_))[:3]:
         losses = []
@@ -165,7 +177,7 @@ def test_intercept_influence_matches_finite_differences(cancer, params):
 def test_multiclass_influence_matches_finite_differences(wine, fit_intercept):
     X_tr, y_tr, X_va, y_va = wine
     base = _tight(C=1.0, fit_intercept=fit_intercept, solver="newton-cholesky")
-    rdia = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     eps = 1e-3
     for i in np.argsort(-np.abs(rdia.influence_))[:3]:
         losses = []
@@ -180,7 +192,7 @@ def test_multiclass_influence_matches_finite_differences(wine, fit_intercept):
 def test_multiclass_relabels_to_the_class_that_most_reduces_the_loss(wine):
     X_tr, y_tr, X_va, y_va = wine
     base = _tight(C=1.0, solver="newton-cholesky")
-    rdia = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     loss0 = _val_loss(rdia.initial_estimator_, X_va, y_va).sum()
     selected = rdia.relabeled_indices_
     assert 0 < len(selected) < len(y_tr)
@@ -205,7 +217,7 @@ def test_multiclass_relabels_to_the_class_that_most_reduces_the_loss(wine):
 def test_multiclass_drop_influence_predicts_leave_one_out(wine):
     X_tr, y_tr, X_va, y_va = wine
     base = _tight(C=1.0, solver="newton-cholesky")
-    rdia = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     loss0 = _val_loss(rdia.initial_estimator_, X_va, y_va).sum()
     actual = [
         _fit_loss(base, np.delete(X_tr, i, 0), np.delete(y_tr, i), X_va, y_va) - loss0
@@ -219,8 +231,17 @@ def test_default_estimator_handles_more_than_two_classes():
     rng = np.random.default_rng(0)
     order = rng.permutation(len(y))
     X, y = X[order], y[order]
-    rdia = RDIARelabeler(alpha=0.01).fit(X[:100], y[:100], X_val=X[100:], y_val=y[100:])
-    assert rdia.estimator_.get_params()["solver"] == "lbfgs"
+    rdia = RDIARelabeler(alpha=0.01, fallback=False).fit(
+        X[:100], y[:100], X_val=X[100:], y_val=y[100:]
+    )
+    # scikit-learn's default logistic regression (multinomial lbfgs).
+    params = rdia.estimator_.get_params()
+    assert (params["C"], params["fit_intercept"], params["solver"]) == (
+        1.0,
+        True,
+        "lbfgs",
+    )
+    assert params["max_iter"] == 1000
     assert rdia.predict_proba(X).shape == (150, 3)
     assert rdia.decision_function(X).shape == (150, 3)
 
@@ -234,8 +255,8 @@ def test_sparse_and_dense_give_the_same_influence(dataset, request):
         if dataset == "cancer"
         else _tight(C=1.0, solver="lbfgs", tol=1e-10)
     )
-    dense = RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
-    csr = RDIARelabeler(base).fit(
+    dense = _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    csr = _rdia(base).fit(
         sparse.csr_matrix(X_tr), y_tr, X_val=sparse.csr_array(X_va), y_val=y_va
     )
     scale = np.abs(dense.influence_).max()
@@ -266,7 +287,7 @@ def test_sparse_input_is_never_densified(monkeypatch):
         monkeypatch.setattr(cls, "toarray", refuse)
         monkeypatch.setattr(cls, "todense", refuse)
     for base in (None, LogisticRegression(C=1.0, solver="lbfgs")):
-        rdia = RDIARelabeler(base, alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+        rdia = _rdia(base, alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
         assert np.all(np.isfinite(rdia.influence_))
         assert sparse.issparse(X_tr)
 
@@ -285,7 +306,7 @@ def test_selection_counts_match_the_paper_code():
             y_noisy = y_tr.copy()
             flip = order[: int(noise * 350)]
             y_noisy[flip] = 1 - y_noisy[flip]
-            rdia = RDIARelabeler().fit(X_tr, y_noisy, X_val=X_va, y_val=y_va)
+            rdia = _rdia().fit(X_tr, y_noisy, X_val=X_va, y_val=y_va)
             counts.append(rdia.n_relabeled_)
         assert np.mean(counts) == pytest.approx(count)
 
@@ -295,7 +316,7 @@ def test_sampler_contract_with_string_labels(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     names = np.array(["benign", "malignant"])
     y_str, y_va_str = names[y_tr], names[y_va]
-    rdia = RDIARelabeler()
+    rdia = _rdia()
     X_res, y_res = rdia.fit_resample(X_tr, y_str, X_val=X_va, y_val=y_va_str)
     assert X_res is X_tr
     assert y_res.shape == y_str.shape
@@ -316,7 +337,7 @@ def test_fit_resample_keeps_pandas_types(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     X_df = pd.DataFrame(X_tr, columns=[f"f{j}" for j in range(X_tr.shape[1])])
     y_s = pd.Series(y_tr, index=np.arange(1000, 1350), name="label")
-    X_res, y_res = RDIARelabeler().fit_resample(X_df, y_s, X_val=X_va, y_val=y_va)
+    X_res, y_res = _rdia().fit_resample(X_df, y_s, X_val=X_va, y_val=y_va)
     assert X_res is X_df
     assert isinstance(y_res, pd.Series)
     assert y_res.name == "label" and (y_res.index == y_s.index).all()
@@ -324,7 +345,7 @@ def test_fit_resample_keeps_pandas_types(cancer):
 
 def test_classifier_contract(cancer):
     X_tr, y_tr, X_va, y_va = cancer
-    rdia = RDIARelabeler()
+    rdia = _rdia()
     assert rdia.fit(X_tr, y_tr, X_val=X_va, y_val=y_va) is rdia
     est = rdia.estimator_
     np.testing.assert_array_equal(rdia.predict(X_va), est.predict(X_va))
@@ -344,11 +365,10 @@ def test_classifier_contract(cancer):
     np.testing.assert_allclose(est.coef_, refit.coef_)
     initial = clone(est).fit(X_tr, y_tr)
     np.testing.assert_allclose(rdia.initial_estimator_.coef_, initial.coef_)
-    assert rdia.estimator is None
     base = LogisticRegression()
-    RDIARelabeler(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    _rdia(base).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     assert not hasattr(base, "coef_")
-    # The default base model is the paper's.
+    # The paper's base model, passed explicitly.
     params = est.get_params()
     assert (params["C"], params["fit_intercept"], params["solver"]) == (
         0.1,
@@ -360,14 +380,14 @@ def test_classifier_contract(cancer):
 
 def test_fit_and_fit_resample_agree(cancer):
     X_tr, y_tr, X_va, y_va = cancer
-    fitted = RDIARelabeler().fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
-    _, y_res = RDIARelabeler().fit_resample(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    fitted = _rdia().fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    _, y_res = _rdia().fit_resample(X_tr, y_tr, X_val=X_va, y_val=y_va)
     np.testing.assert_array_equal(y_res, fitted.y_relabeled_)
 
 
 def test_predict_before_fit_raises():
     with pytest.raises(NotFittedError):
-        RDIARelabeler().predict(np.zeros((2, 3)))
+        _rdia().predict(np.zeros((2, 3)))
 
 
 def test_callers_arrays_are_not_modified(cancer):
@@ -376,21 +396,19 @@ def test_callers_arrays_are_not_modified(cancer):
     readonly = [a.copy() for a in arrays]
     for a in readonly:
         a.setflags(write=False)
-    RDIARelabeler().fit_resample(*readonly[:2], X_val=readonly[2], y_val=readonly[3])
-    RDIARelabeler(mode="drop").fit(
-        arrays[0], arrays[1], X_val=arrays[2], y_val=arrays[3]
-    )
+    _rdia().fit_resample(*readonly[:2], X_val=readonly[2], y_val=readonly[3])
+    _rdia(mode="drop").fit(arrays[0], arrays[1], X_val=arrays[2], y_val=arrays[3])
     for before, after in zip((X_tr, y_tr, X_va, y_va), arrays, strict=True):
         np.testing.assert_array_equal(before, after)
     X_sp = sparse.csr_matrix(X_tr)
     data = X_sp.data.copy()
-    RDIARelabeler().fit(X_sp, y_tr, X_val=X_va, y_val=y_va)
+    _rdia().fit(X_sp, y_tr, X_val=X_va, y_val=y_va)
     np.testing.assert_array_equal(X_sp.data, data)
 
 
 def test_pickle_round_trip(cancer):
     X_tr, y_tr, X_va, y_va = cancer
-    rdia = RDIARelabeler().fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    rdia = _rdia().fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     restored = pickle.loads(pickle.dumps(rdia))
     np.testing.assert_array_equal(
         restored.predict_proba(X_va), rdia.predict_proba(X_va)
@@ -401,28 +419,26 @@ def test_pickle_round_trip(cancer):
 def test_alpha_scale_and_criterion(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     n_val = len(y_va)
-    mean = RDIARelabeler(alpha=1e-5, alpha_scale="mean").fit(
-        X_tr, y_tr, X_val=X_va, y_val=y_va
-    )
+    mean = _rdia(alpha=1e-5, alpha_scale="mean").fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     np.testing.assert_array_equal(mean.relabeled_mask_, mean.influence_ / n_val > 1e-5)
-    relabel = RDIARelabeler(alpha=0.01, criterion="relabel").fit(
+    relabel = _rdia(alpha=0.01, criterion="relabel").fit(
         X_tr, y_tr, X_val=X_va, y_val=y_va
     )
     np.testing.assert_array_equal(
         relabel.relabeled_mask_, relabel.relabel_influence_ > 0.01
     )
     # The relabel gain exceeds φ, so it selects at least as many samples.
-    upweight = RDIARelabeler(alpha=0.01).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    upweight = _rdia(alpha=0.01).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     assert relabel.n_relabeled_ >= upweight.n_relabeled_
     # alpha = 0 relabels every sample predicted to be harmful.
-    zero = RDIARelabeler(alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    zero = _rdia(alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     np.testing.assert_array_equal(zero.relabeled_mask_, zero.influence_ > 0)
     assert zero.n_relabeled_ >= upweight.n_relabeled_
 
 
 def test_drop_mode(cancer):
     X_tr, y_tr, X_va, y_va = cancer
-    rdia = RDIARelabeler(mode="drop")
+    rdia = _rdia(mode="drop")
     X_res, y_res = rdia.fit_resample(X_tr, y_tr, X_val=X_va, y_val=y_va)
     kept = ~rdia.relabeled_mask_
     assert rdia.n_relabeled_ > 0
@@ -437,11 +453,11 @@ def test_drop_mode(cancer):
 def test_pipeline_base_estimator_takes_influence_after_preprocessing(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     base = LogisticRegression(C=C, fit_intercept=False, solver="liblinear", tol=1e-10)
-    piped = RDIARelabeler(make_pipeline(StandardScaler(), base)).fit(
+    piped = _rdia(make_pipeline(StandardScaler(), base)).fit(
         X_tr, y_tr, X_val=X_va, y_val=y_va
     )
     scaler = StandardScaler().fit(X_tr)
-    plain = RDIARelabeler(base).fit(
+    plain = _rdia(base).fit(
         scaler.transform(X_tr), y_tr, X_val=scaler.transform(X_va), y_val=y_va
     )
     np.testing.assert_allclose(piped.influence_, plain.influence_, rtol=1e-6)
@@ -451,7 +467,7 @@ def test_single_class_after_relabelling_falls_back_with_warning():
     X = np.array([[0.0], [1.0], [2.0], [3.0]])
     y = np.array([0, 0, 1, 1])
     X_va, y_va = np.array([[0.0], [1.5], [3.0]]), np.array([0, 0, 1])
-    rdia = RDIARelabeler(LogisticRegression(), alpha=0.0)
+    rdia = _rdia(LogisticRegression(), alpha=0.0)
     with pytest.warns(UserWarning, match="single class"):
         rdia.fit(X, y, X_val=X_va, y_val=y_va)
     assert rdia.n_relabeled_ == 0
@@ -460,7 +476,7 @@ def test_single_class_after_relabelling_falls_back_with_warning():
 
 def test_verbose_prints_one_line_per_stage(cancer, capsys):
     X_tr, y_tr, X_va, y_va = cancer
-    RDIARelabeler(verbose=1).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    _rdia(verbose=1).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert all(line.startswith("[RDIARelabeler] step ") for line in lines)
@@ -470,7 +486,7 @@ def test_verbose_prints_one_line_per_stage(cancer, capsys):
 # --------------------------------------------------------- validation data
 def test_internal_split_warns_and_never_fits_on_validation_rows(cancer):
     X_tr, y_tr, _, _ = cancer
-    rdia = RDIARelabeler(random_state=0)
+    rdia = _rdia(random_state=0, validation_fraction=0.3)
     with pytest.warns(UserWarning, match="No validation set given"):
         rdia.fit(X_tr, y_tr)
     mask = rdia.validation_mask_
@@ -482,15 +498,15 @@ def test_internal_split_warns_and_never_fits_on_validation_rows(cancer):
     assert not rdia.relabeled_mask_[mask].any()
     np.testing.assert_array_equal(rdia.y_relabeled_[mask], y_tr[mask])
     # Identical to passing the held-out rows explicitly.
-    explicit = RDIARelabeler(random_state=0).fit(
+    explicit = _rdia(random_state=0).fit(
         X_tr[~mask], y_tr[~mask], X_val=X_tr[mask], y_val=y_tr[mask]
     )
     np.testing.assert_allclose(rdia.influence_[~mask], explicit.influence_)
     np.testing.assert_allclose(rdia.estimator_.coef_, explicit.estimator_.coef_)
     # Reproducible with a seed, different with another.
     with pytest.warns(UserWarning):
-        again = RDIARelabeler(random_state=0).fit(X_tr, y_tr)
-        other = RDIARelabeler(random_state=1).fit(X_tr, y_tr)
+        again = _rdia(random_state=0, validation_fraction=0.3).fit(X_tr, y_tr)
+        other = _rdia(random_state=1, validation_fraction=0.3).fit(X_tr, y_tr)
     np.testing.assert_array_equal(again.validation_mask_, mask)
     assert (other.validation_mask_ != mask).any()
 
@@ -498,7 +514,7 @@ def test_internal_split_warns_and_never_fits_on_validation_rows(cancer):
 def test_tail_split_holds_out_the_last_rows(cancer):
     X_tr, y_tr, _, _ = cancer
     with pytest.warns(UserWarning, match="No validation set given"):
-        rdia = RDIARelabeler(split="tail", validation_fraction=0.2).fit(X_tr, y_tr)
+        rdia = _rdia(split="tail", validation_fraction=0.2).fit(X_tr, y_tr)
     np.testing.assert_array_equal(
         rdia.validation_mask_, np.arange(len(y_tr)) >= len(y_tr) - 70
     )
@@ -507,7 +523,7 @@ def test_tail_split_holds_out_the_last_rows(cancer):
 def test_validation_set_as_long_as_X_warns(cancer):
     X_tr, y_tr, X_va, y_va = cancer
     with pytest.warns(UserWarning, match="as many rows as X"):
-        RDIARelabeler().fit(X_tr[:150], y_tr[:150], X_val=X_va, y_val=y_va)
+        _rdia().fit(X_tr[:150], y_tr[:150], X_val=X_va, y_val=y_va)
 
 
 # ----------------------------------------------------------------- tuning
@@ -526,13 +542,13 @@ def test_grid_search_over_alpha_as_final_estimator(cancer):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no length warning
         search = GridSearchCV(
-            RDIARelabeler(), grid, cv=cv, scoring="neg_log_loss", refit=False
+            _rdia(), grid, cv=cv, scoring="neg_log_loss", refit=False
         ).fit(X_all, y_all, X_val=X_va, y_val=y_va)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(np.isfinite(scores))
     # The search scored exactly RDIA fitted on the training rows.
     for alpha, score in zip(grid["alpha"], scores, strict=True):
-        rdia = RDIARelabeler(alpha=alpha).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+        rdia = _rdia(alpha=alpha).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
         proba = rdia.predict_proba(X_va)[np.arange(len(y_va)), y_va]
         assert score == pytest.approx(np.log(proba).mean())
 
@@ -541,7 +557,7 @@ def test_grid_search_warns_when_X_val_would_be_sliced(cancer):
     X_tr, y_tr, _, _ = cancer
     X_val, y_val = X_tr[::-1], y_tr[::-1]  # as long as X: CV slices it
     with pytest.warns(UserWarning, match="as many rows as X"):
-        GridSearchCV(RDIARelabeler(), {"alpha": [0.01]}, cv=2).fit(
+        GridSearchCV(_rdia(), {"alpha": [0.01]}, cv=2).fit(
             X_tr, y_tr, X_val=X_val, y_val=y_val
         )
 
@@ -553,7 +569,7 @@ def test_grid_search_over_alpha_as_imblearn_sampler_step(cancer):
     grid = {"rdiarelabeler__alpha": [0.01, 0.0002]}
     # imblearn hands step parameters to fit_resample only through routing.
     with sklearn.config_context(enable_metadata_routing=True):
-        step = RDIARelabeler().set_fit_request(X_val=True, y_val=True)
+        step = _rdia().set_fit_request(X_val=True, y_val=True)
         step.set_fit_resample_request(X_val=True, y_val=True)
         pipe = pipeline.make_pipeline(step, LogisticRegression(C=C))
         with warnings.catch_warnings():
@@ -564,21 +580,34 @@ def test_grid_search_over_alpha_as_imblearn_sampler_step(cancer):
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     # The sampler relabelled the labels the final step was trained on.
     best = search.best_params_["rdiarelabeler__alpha"]
-    _, y_res = RDIARelabeler(alpha=best).fit_resample(
-        X_all, y_all, X_val=X_va, y_val=y_va
-    )
+    _, y_res = _rdia(alpha=best).fit_resample(X_all, y_all, X_val=X_va, y_val=y_va)
     final = LogisticRegression(C=C).fit(X_all, y_res)
     np.testing.assert_allclose(search.best_estimator_[-1].coef_, final.coef_)
 
 
-def test_imblearn_pipeline_without_routing_uses_the_internal_split(cancer):
+def test_imblearn_pipeline_without_routing_raises_how_to_fix_it(cancer):
+    # imblearn's Pipeline without routing drops step parameters for samplers:
+    # the trusted mask never reaches fit_resample, and the user learns why.
     pipeline = pytest.importorskip("imblearn.pipeline")
-    X_tr, y_tr, _, _ = cancer
-    pipe = pipeline.make_pipeline(RDIARelabeler(random_state=0), LogisticRegression())
-    with pytest.warns(UserWarning, match="No validation set given"):
-        search = GridSearchCV(pipe, {"rdiarelabeler__alpha": [0.01, 0.0002]}, cv=2)
-        search.fit(X_tr, y_tr)
-    assert search.best_estimator_.predict(X_tr).shape == y_tr.shape
+    X_tr, y_tr, X_va, y_va = cancer
+    X, y = np.vstack([X_tr, X_va]), np.r_[y_tr, y_va]
+    trusted = np.r_[np.zeros(len(y_tr), bool), np.ones(len(y_va), bool)]
+    pipe = pipeline.make_pipeline(RDIARelabeler(), LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=False):
+        with pytest.raises(ValueError, match="received none") as info:
+            pipe.fit(X, y, rdiarelabeler__trusted=trusted)
+    message = str(info.value)
+    for hint in (
+        "trusted=",
+        "X_val",
+        "enable_metadata_routing=True",
+        "set_fit_resample_request(trusted=True)",
+        "validation_fraction",
+    ):
+        assert hint in message
+    # Without any clean data at all, the same error.
+    with pytest.raises(ValueError, match="received none"):
+        RDIARelabeler().fit(X_tr, y_tr)
 
 
 # -------------------------------------------------------------- bad input
@@ -609,28 +638,28 @@ class NeuralNet:  # stands in for skorch's, without importing torch
 def test_unsupported_estimators_are_rejected(cancer, estimator, error, match):
     X_tr, y_tr, X_va, y_va = cancer
     with pytest.raises(error, match=match):
-        RDIARelabeler(estimator).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+        _rdia(estimator).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
 
 
 def test_liblinear_with_more_than_two_classes_is_rejected(wine):
     X_tr, y_tr, X_va, y_va = wine
     with pytest.raises(ValueError, match="liblinear"):
-        RDIARelabeler(LogisticRegression(solver="liblinear")).fit(
+        _rdia(LogisticRegression(solver="liblinear")).fit(
             X_tr, y_tr, X_val=X_va, y_val=y_va
         )
 
 
 def test_bad_input_raises_errors_naming_the_parameter(cancer):
     X_tr, y_tr, X_va, y_va = cancer
-    rdia = RDIARelabeler()
+    rdia = _rdia()
     with pytest.raises(ValueError, match="validation set holds a single class"):
         rdia.fit(X_tr, y_tr, X_val=X_va[y_va == 1], y_val=y_va[y_va == 1])
     with pytest.raises(ValueError, match="X_val has 3 features, but X has"):
         rdia.fit(X_tr, y_tr, X_val=X_va[:, :3], y_val=y_va)
     with pytest.raises(ValueError, match="'alpha' parameter"):
-        RDIARelabeler(alpha=-1e-3).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+        _rdia(alpha=-1e-3).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     with pytest.raises(ValueError, match="'validation_fraction' parameter"):
-        RDIARelabeler(validation_fraction=1.0).fit(X_tr, y_tr)
+        _rdia(validation_fraction=1.0).fit(X_tr, y_tr)
     X_nan = X_tr.copy()
     X_nan[0, 0] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
@@ -647,3 +676,225 @@ def test_bad_input_raises_errors_naming_the_parameter(cancer):
         rdia.fit(X_tr, y_tr, X_val=X_va, y_val=y_va[:-1])
     with pytest.raises(ValueError, match="at least two classes in y"):
         rdia.fit(X_tr, np.zeros_like(y_tr), X_val=X_va, y_val=y_va)
+
+
+# ------------------------------------------------------------ trusted rows
+def _texts(n_per_class=80, n_classes=3, noise=0.3, seed=0):
+    """Short texts of random words: each class has its own words, plus shared ones.
+
+    Returns the texts, the clean and the noisy labels (uniform noise on the
+    rows that are not trusted) and the trusted mask (every fourth row).
+    """
+    rng = np.random.default_rng(seed)
+    shared = [f"common{j}" for j in range(40)]
+    own = [[f"c{k}word{j}" for j in range(25)] for k in range(n_classes)]
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    texts = [
+        " ".join(
+            [
+                *rng.choice(own[k], 5),
+                *rng.choice(own[(k + 1) % n_classes], 2),
+                *rng.choice(shared, 6),
+            ]
+        )
+        for k in y
+    ]
+    trusted = np.arange(len(y)) % 4 == 0
+    y_noisy = make_label_noise(y, noise, random_state=seed) if noise else y.copy()
+    y_noisy = np.where(trusted, y, y_noisy)
+    return np.array(texts, dtype=object), y, y_noisy, trusted
+
+
+def test_trusted_mask_through_an_imblearn_pipeline_equals_X_val_by_hand():
+    pipeline = pytest.importorskip("imblearn.pipeline")
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts, _, y_noisy, trusted = _texts()
+    # fallback=False: the equivalence is about the data RDIA receives, and a
+    # fallback warning would break the no-warning requirement by design.
+    # train_on_trusted=False makes the trusted rows play exactly the part of
+    # X_val (never trained on), so the two runs must agree row for row.
+    step = RDIARelabeler(random_state=0, fallback=False, train_on_trusted=False)
+    grid = {"rdiarelabeler__alpha": ["auto", 0.002]}
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = pipeline.make_pipeline(
+            TfidfVectorizer(),
+            step.set_fit_resample_request(trusted=True),
+            LogisticRegression(),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            search = GridSearchCV(
+                pipe, grid, scoring=trusted_scorer("neg_log_loss"), cv=3
+            ).fit(texts, y_noisy, trusted=trusted)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    best = search.best_estimator_
+    rdia = best.named_steps["rdiarelabeler"]
+    assert rdia.validation_mask_.sum() == trusted.sum()
+    # By hand: the vectoriser's features, the trusted rows as X_val.
+    Xt = best[0].transform(texts)
+    alpha = search.best_params_["rdiarelabeler__alpha"]
+    noisy = ~trusted
+    ref = RDIARelabeler(random_state=0, fallback=False, alpha=alpha)
+    X_res, y_res = ref.fit_resample(
+        Xt[noisy], y_noisy[noisy], X_val=Xt[trusted], y_val=y_noisy[trusted]
+    )
+    np.testing.assert_array_equal(rdia.y_relabeled_[noisy], y_res)
+    np.testing.assert_array_equal(rdia.sample_indices_, np.flatnonzero(noisy))
+    scale = np.abs(ref.influence_).max()
+    np.testing.assert_allclose(
+        rdia.influence_[noisy], ref.influence_, rtol=1e-6, atol=1e-6 * scale
+    )
+    assert rdia.alpha_ == pytest.approx(ref.alpha_)
+    final = LogisticRegression().fit(X_res, y_res)
+    np.testing.assert_array_equal(best.predict(texts), final.predict(Xt))
+    if alpha == "auto":
+        assert rdia.n_relabeled_ > 0
+
+
+def test_train_on_trusted_decides_the_rows_of_the_refit_and_the_output():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:300]
+    y_clean = y[:300]
+    trusted = np.arange(300) % 3 == 0
+    y_noisy = np.where(trusted, y_clean, make_label_noise(y_clean, 0.3, random_state=0))
+    rdia = RDIARelabeler(alpha=0.0, fallback=False).fit(X, y_noisy, trusted=trusted)
+    X_res, y_res = RDIARelabeler(alpha=0.0, fallback=False).fit_resample(
+        X, y_noisy, trusted=trusted
+    )
+    assert X_res is X and rdia.n_relabeled_ > 0
+    # Trusted rows are never relabelled; they keep their labels in the output.
+    assert not rdia.relabeled_mask_[trusted].any()
+    np.testing.assert_array_equal(y_res[trusted], y_noisy[trusted])
+    np.testing.assert_array_equal(y_res, rdia.y_relabeled_)
+    assert np.all(np.isnan(rdia.noise_score_[trusted]))
+    assert np.all(np.isfinite(rdia.noise_score_[~trusted]))
+    # The initial model learns from the noisy rows only, the final from all.
+    initial = LogisticRegression(max_iter=1000).fit(X[~trusted], y_noisy[~trusted])
+    np.testing.assert_allclose(
+        rdia.initial_estimator_.coef_, initial.coef_, rtol=1e-6, atol=1e-8
+    )
+    final = LogisticRegression(max_iter=1000).fit(X, y_res)
+    np.testing.assert_allclose(rdia.estimator_.coef_, final.coef_, rtol=1e-6)
+    # Opting out: the trusted rows leave the refit and the sampler's output.
+    out = RDIARelabeler(alpha=0.0, fallback=False, train_on_trusted=False)
+    X_out, y_out = out.fit_resample(X, y_noisy, trusted=trusted)
+    np.testing.assert_array_equal(out.sample_indices_, np.flatnonzero(~trusted))
+    np.testing.assert_array_equal(X_out, X[~trusted])
+    np.testing.assert_array_equal(y_out, y_res[~trusted])
+    refit = LogisticRegression(max_iter=1000).fit(X_out, y_out)
+    np.testing.assert_allclose(out.estimator_.coef_, refit.coef_, rtol=1e-6)
+
+
+def test_fallback_returns_the_plain_model_when_relabelling_hurts():
+    # Clean labels everywhere and alpha=0, which relabels every sample
+    # predicted to be harmful: the trusted rows show the damage.
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    trusted = np.arange(len(y)) % 4 == 0
+    rdia = RDIARelabeler(alpha=0.0, random_state=0)
+    with pytest.warns(CorrectionFallbackWarning, match="held-out trusted rows"):
+        rdia.fit(X, y, trusted=trusted)
+    assert rdia.fallback_ is True
+    assert rdia.harm_check_.harmful
+    assert rdia.harm_check_.n_held_out == trusted.sum()
+    assert rdia.harm_check_.corrected_accuracy < rdia.harm_check_.plain_accuracy
+    assert rdia.n_relabeled_ == 0
+    np.testing.assert_array_equal(rdia.y_relabeled_, y)
+    assert np.isfinite(rdia.noise_score_[~trusted]).all()
+    # The plain base model fitted on the same rows (noisy + trusted).
+    plain = LogisticRegression(max_iter=1000).fit(X, y)
+    np.testing.assert_array_equal(rdia.predict(X), plain.predict(X))
+    np.testing.assert_allclose(rdia.predict_proba(X), plain.predict_proba(X))
+    # As a sampler it returns the data unchanged.
+    with pytest.warns(CorrectionFallbackWarning):
+        X_res, y_res = RDIARelabeler(alpha=0.0, random_state=0).fit_resample(
+            X, y, trusted=trusted
+        )
+    assert X_res is X
+    np.testing.assert_array_equal(y_res, y)
+    # fallback=False keeps the relabelling, unchecked.
+    kept = RDIARelabeler(alpha=0.0, fallback=False).fit(X, y, trusted=trusted)
+    assert kept.fallback_ is False and kept.harm_check_ is None
+    assert kept.n_relabeled_ > 0
+    # Extra clean rows (X_val) are checked the same way; the plain model is
+    # then the initial fit on X alone.
+    with pytest.warns(CorrectionFallbackWarning):
+        val = RDIARelabeler(alpha=0.0).fit(
+            X[~trusted], y[~trusted], X_val=X[trusted], y_val=y[trusted]
+        )
+    assert val.fallback_ and val.harm_check_.n_held_out == trusted.sum()
+    assert val.estimator_ is val.initial_estimator_
+
+
+def test_fallback_without_enough_clean_rows_says_so():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    trusted = np.zeros(len(y), bool)
+    trusted[np.r_[np.flatnonzero(y == 0)[:4], np.flatnonzero(y == 1)[:4]]] = True
+    rdia = RDIARelabeler(alpha=0.0)
+    with pytest.warns(UncheckedCorrectionWarning, match="fallback=False"):
+        rdia.fit(X, y, trusted=trusted)
+    assert rdia.fallback_ is True and rdia.harm_check_ is None
+    plain = LogisticRegression(max_iter=1000).fit(X, y)
+    np.testing.assert_array_equal(rdia.predict(X), plain.predict(X))
+    # A hold-out of noisy rows cannot judge the relabelling either.
+    held = RDIARelabeler(alpha=0.0, validation_fraction=0.3, random_state=0)
+    with pytest.warns(UncheckedCorrectionWarning, match="held out"):
+        with pytest.warns(UserWarning, match="No validation set given"):
+            held.fit(X, y)
+    assert held.fallback_ is True
+    train = ~held.validation_mask_
+    plain = LogisticRegression(max_iter=1000).fit(X[train], y[train])
+    np.testing.assert_allclose(held.predict_proba(X), plain.predict_proba(X))
+
+
+def test_alpha_auto_relabels_on_noisy_data_and_little_on_clean_data():
+    texts, y, y_noisy, trusted = _texts(noise=0.3)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    X = TfidfVectorizer().fit_transform(texts)
+    noisy = RDIARelabeler(random_state=0).fit(X, y_noisy, trusted=trusted)
+    assert noisy.alpha_ > 0 and np.isfinite(noisy.alpha_)
+    assert not noisy.fallback_
+    assert noisy.n_relabeled_ > 0
+    np.testing.assert_array_equal(
+        noisy.relabeled_mask_, noisy.influence_ > noisy.alpha_
+    )
+    # Most relabels fix a wrong label, and fewer labels are wrong afterwards.
+    fixed = noisy.y_relabeled_[noisy.relabeled_mask_] == y[noisy.relabeled_mask_]
+    assert fixed.mean() > 0.7
+    assert (noisy.y_relabeled_ != y).sum() < (y_noisy != y).sum()
+    clean = RDIARelabeler(random_state=0).fit(X, y, trusted=trusted)
+    assert clean.n_relabeled_ <= 0.02 * (~trusted).sum()
+
+
+def test_bad_trusted_input_raises_and_callers_arrays_are_unmodified(cancer):
+    X_tr, y_tr, X_va, y_va = cancer
+    trusted = np.arange(len(y_tr)) % 3 == 0
+    copies = [a.copy() for a in (X_tr, y_tr, trusted)]
+    rdia = RDIARelabeler()
+    with pytest.raises(ValueError, match="one entry per row of X"):
+        rdia.fit(X_tr, y_tr, trusted=trusted[:-1])
+    with pytest.raises(ValueError, match="boolean mask"):
+        rdia.fit(X_tr, y_tr, trusted=trusted.astype(int))
+    with pytest.raises(ValueError, match="not both"):
+        rdia.fit(X_tr, y_tr, X_val=X_va, y_val=y_va, trusted=trusted)
+    with pytest.raises(ValueError, match="'train_on_trusted' parameter"):
+        RDIARelabeler(train_on_trusted="yes").fit(X_tr, y_tr, trusted=trusted)
+    with pytest.raises(ValueError, match="'alpha' parameter"):
+        RDIARelabeler(alpha="best").fit(X_tr, y_tr, trusted=trusted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        RDIARelabeler(random_state=0).fit_resample(X_tr, y_tr, trusted=trusted)
+    for before, after in zip((X_tr, y_tr, trusted), copies, strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_routing_requests_trusted_on_fit_and_fit_resample():
+    with sklearn.config_context(enable_metadata_routing=True):
+        rdia = RDIARelabeler().set_fit_request(trusted=True)
+        rdia.set_fit_resample_request(trusted=True)
+        routing = rdia.get_metadata_routing()
+        assert routing.fit.requests["trusted"] is True
+        assert routing.fit_resample.requests["trusted"] is True

@@ -415,3 +415,60 @@ def test_network_trains_on_cuda(blobs):
     rdia.fit(X, noisy)
     assert next(rdia.estimator_.module_.parameters()).is_cuda
     assert rdia.score(X, labels) > 0.95
+
+
+# ------------------------------------------------------------ trusted rows
+def test_trusted_rows_are_validation_data_and_never_relabelled(blobs):
+    X, labels, noisy = blobs
+    trusted = np.arange(len(X)) % 4 == 0
+    y = np.where(trusted, labels, noisy)
+    rdia = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, random_state=0)
+    rdia.fit(X, y, trusted=trusted)
+    # The trusted rows are the network's validation data, scored every epoch.
+    assert all("valid_loss" in row for row in rdia.estimator_.history)
+    assert not rdia.relabeled_mask_[trusted].any()
+    assert not rdia.discarded_mask_[trusted].any()
+    assert np.all(np.isnan(rdia.noise_score_[trusted]))
+    assert np.all(np.isfinite(rdia.noise_score_[~trusted]))
+    assert rdia.fallback_ is False and rdia.harm_check_ is None
+    _, n_unsure, _ = rdia_ls_split_sizes(int((~trusted).sum()), 0.3, 0.15)
+    assert rdia.n_relabeled_ == n_unsure
+    # With train_on_trusted=False they leave the sampler's output.
+    out = RDIARelabeler(
+        _net(max_epochs=3), noise_rate=0.3, random_state=0, train_on_trusted=False
+    )
+    X_res, _ = out.fit_resample(X, y, trusted=trusted)
+    assert not np.isin(np.flatnonzero(trusted), out.sample_indices_).any()
+    np.testing.assert_array_equal(X_res, X[out.sample_indices_])
+    with pytest.raises(ValueError, match="not both"):
+        rdia.fit(X, y, trusted=trusted, X_val=X[:5], y_val=y[:5])
+
+
+def test_gamma_is_tuned_on_the_trusted_rows_in_an_imblearn_pipeline(blobs):
+    imblearn_pipeline = pytest.importorskip("imblearn.pipeline")
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    from sknoisy.model_selection import trusted_scorer
+
+    X, labels, noisy = blobs
+    trusted = np.arange(len(X)) % 4 == 0
+    y = np.where(trusted, labels, noisy)
+    with sklearn.config_context(enable_metadata_routing=True):
+        step = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, random_state=0)
+        pipe = imblearn_pipeline.make_pipeline(
+            step.set_fit_resample_request(trusted=True), LogisticRegression()
+        )
+        search = GridSearchCV(
+            pipe,
+            {"rdiarelabeler__gamma": [0.2, 0.8]},
+            scoring=trusted_scorer("neg_log_loss"),
+            cv=2,
+        ).fit(X, y, trusted=trusted)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert search.best_params_["rdiarelabeler__gamma"] in (0.2, 0.8)
+    # Each fit saw the trusted rows of its training fold as validation data.
+    rdia = search.best_estimator_.named_steps["rdiarelabeler"]
+    np.testing.assert_array_equal(rdia.validation_mask_, trusted)
+    assert search.best_estimator_.score(X, labels) > 0.9
