@@ -671,6 +671,11 @@ class AGRAClassifier(
         "verbose": ["verbose"],
     }
 
+    # The trusted mask is requested by default, as for the other sknoisy
+    # estimators: with routing on, fit(X, y, trusted=mask) reaches AGRA
+    # without a set_fit_request call; set_fit_request(trusted=False) opts out.
+    __metadata_request__fit = {"trusted": True}
+
     def __init__(
         self,
         estimator=None,

@@ -35,7 +35,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._rdia import _seed_estimator
 from .adapters import make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_on_trusted
@@ -43,6 +42,7 @@ from .utils._meta import (
     AdapterPredictionMixin,
     accepts_sparse,
     base_estimator,
+    seed_estimator,
 )
 from .utils._validation import check_trusted
 from .utils._verbose import ProgressLogger
@@ -602,7 +602,7 @@ def _fit_adapter(adapter, X, y_enc, trusted, seed):
     """Fit ``adapter``'s model, passing ``trusted`` when its ``fit`` takes it."""
     model = adapter.estimator
     if trusted.any() and has_fit_parameter(model, "trusted"):
-        _seed_estimator(model, seed)
+        seed_estimator(model, seed)
         model.fit(X, y_enc, trusted=trusted)
     else:
         adapter.fit(X, y_enc, random_state=seed)
@@ -771,7 +771,7 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
                 y_new = y_enc.copy()
         self.noisy_mask_ = noisy
         self.y_relabeled_ = self.classes_[y_new]
-        self.estimator_ = _seed_estimator(clone(base), model_seed)
+        self.estimator_ = seed_estimator(clone(base), model_seed)
         self.estimator_.fit(X, self.y_relabeled_)
         return self
 
@@ -782,7 +782,7 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
         if len(counts) < 2 or n_splits < 2 or len(y_enc) < 4:
             return noisy  # too few rows per class to judge any label
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=fold_seed)
-        model = _seed_estimator(clone(base), model_seed)
+        model = seed_estimator(clone(base), model_seed)
         proba = cross_val_predict(model, X, y_enc, cv=folds, method="predict_proba")
         loss = -np.log(np.clip(proba[np.arange(len(y_enc)), y_enc], 1e-12, None))
         span = loss.max() - loss.min()
@@ -1616,7 +1616,7 @@ class Prune4ReLSelector(
             return X
         if hasattr(self.embedding, "fit_transform"):
             seed = int(seed_seq.spawn(1)[0].generate_state(1)[0] % _INT32_MAX)
-            transformer = _seed_estimator(clone(self.embedding), seed)
+            transformer = seed_estimator(clone(self.embedding), seed)
             return check_array(
                 transformer.fit_transform(X),
                 accept_sparse="csr",

@@ -34,7 +34,12 @@ from .model_selection import (
     compare_on_trusted,
     trusted_folds,
 )
-from .utils._meta import accepts_sparse, base_estimator, estimator_has
+from .utils._meta import (
+    accepts_sparse,
+    base_estimator,
+    estimator_has,
+    seed_estimator,
+)
 from .utils._validation import resolve_clean_data
 from .utils._verbose import ProgressLogger
 
@@ -64,18 +69,6 @@ def _default_estimator(n_classes=2):
 
 def _final_step(estimator):
     return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-
-
-def _seed_estimator(estimator, seed):
-    """Set every ``random_state`` of ``estimator`` (and its steps) to ``seed``."""
-    keys = [
-        key
-        for key in estimator.get_params(deep=True)
-        if key == "random_state" or key.endswith("__random_state")
-    ]
-    if keys:
-        estimator.set_params(**dict.fromkeys(keys, int(seed)))
-    return estimator
 
 
 class _LogisticModel:
@@ -692,7 +685,7 @@ def _warm_fit(base, initial, seed, X, y, start=None, model=None):
     unlike the initial model's, get a plain fit; either way the result is
     the solver's optimum to its tolerance.
     """
-    estimator = _seed_estimator(clone(base), seed)
+    estimator = seed_estimator(clone(base), seed)
     final, first = _final_step(estimator), _final_step(initial)
     warm = (
         final.get_params().get("solver", "lbfgs") != "liblinear"
@@ -1383,7 +1376,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         # --- 1. fit on the noisy training rows --------------------------------
-        initial = _seed_estimator(clone(base), estimator_seed)
+        initial = seed_estimator(clone(base), estimator_seed)
         initial.fit(X_tr, self.classes_[y_tr])
         self.initial_estimator_ = initial
         logger.log(step="initial fit", n_train=len(y_tr), n_val=len(y_va))
@@ -1556,7 +1549,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # The plain model a user would fit (also when nothing was
             # relabelled, so that the result is exactly that model); or the
             # paper's fresh refit.
-            self.estimator_ = _seed_estimator(clone(base), estimator_seed)
+            self.estimator_ = seed_estimator(clone(base), estimator_seed)
             self.estimator_.fit(_safe_indexing(X, fit_idx), self.classes_[y_final])
         else:
             self.estimator_ = _warm_fit(

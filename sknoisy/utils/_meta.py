@@ -13,6 +13,36 @@ def base_estimator(meta):
     return meta.estimator
 
 
+def seed_estimator(estimator, seed):
+    """Set every ``random_state`` of ``estimator`` (and its steps) to ``seed``.
+
+    The meta-estimators seed the clones they fit from their own
+    ``random_state``, so that a seeded meta-estimator gives the same fit
+    twice whatever the wrapped model's own setting.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Modified in place; pass a clone.
+
+    seed : int
+        The seed.
+
+    Returns
+    -------
+    estimator : estimator instance
+        The same object.
+    """
+    keys = [
+        key
+        for key in estimator.get_params(deep=True)
+        if key == "random_state" or key.endswith("__random_state")
+    ]
+    if keys:
+        estimator.set_params(**dict.fromkeys(keys, int(seed)))
+    return estimator
+
+
 def estimator_has(attr):
     """Return an :func:`available_if` check for ``attr`` on the wrapped model.
 
