@@ -17,12 +17,16 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.model_selection import GridSearchCV, PredefinedSplit, cross_val_score
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknoisy import RDIARelabeler
+from sknoisy.exceptions import CorrectionFallbackWarning
+from sknoisy.model_selection import trusted_scorer
 from sknoisy.noise import make_label_noise
 from sknoisy.utils import all_estimators
 
@@ -68,23 +72,15 @@ def _tiny_net_params(n_features, n_classes):
 
 
 def _base_model_factories():
-    """tests/test_common.py's base models, so both files test the same setup."""
-    try:
-        from test_common import _BASE_MODELS, _linear_base_model
-    except Exception:  # test_common reports its own failure
-        from sklearn.linear_model import LogisticRegression
+    """tests/test_common.py's base models and settings, for the same setup."""
+    from test_common import _BASE_MODELS, _TEST_PARAMS, _linear_base_model
 
-        from sknoisy.linear_model import SoftmaxRegression
-
-        return {"RDIARelabeler": LogisticRegression}, (
-            lambda: SoftmaxRegression(max_epochs=20)
-        )
-    return _BASE_MODELS, _linear_base_model
+    return _BASE_MODELS, _linear_base_model, _TEST_PARAMS
 
 
 def _meta_estimator_kwargs(cls):
-    base_models, linear_base_model = _base_model_factories()
-    kwargs = {}
+    base_models, linear_base_model, test_params = _base_model_factories()
+    kwargs = dict(test_params.get(cls.__name__, {}))
     for name, param in inspect.signature(cls).parameters.items():
         if name == "estimator" and param.default in (None, inspect.Parameter.empty):
             kwargs[name] = base_models.get(cls.__name__, linear_base_model)()
@@ -130,7 +126,8 @@ ESTIMATORS = dict(all_estimators())
 
 def _fit(estimator, X, y):
     with warnings.catch_warnings():
-        # RDIARelabeler without X_val holds out noisy rows, and says so.
+        # The checks' settings (test_common._TEST_PARAMS): RDIARelabeler
+        # holds out noisy rows, and says so.
         warnings.filterwarnings("ignore", "No validation set given", UserWarning)
         return estimator.fit(X, y)
 
@@ -213,49 +210,63 @@ def _on_dask(client, run):
     return result, len(stream.data)
 
 
-def _noisy_cancer_with_clean_validation():
-    X, y = load_breast_cancer(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    X_train, y_train = X[:300], y[:300]
-    X_val, y_val = X[300:400], y[300:400]
-    y_noisy = make_label_noise(y_train, 0.3, random_state=0)
-    # The clean validation rows form the only test fold (docs/scaling.rst).
-    X_all = np.vstack([X_train, X_val])
-    y_all = np.r_[y_noisy, y_val]
-    test_fold = np.r_[np.full(len(y_noisy), -1), np.zeros(len(y_val))]
-    return X_all, y_all, PredefinedSplit(test_fold), X_val, y_val
-
-
 def _search_results(search, **fit_params):
     search.fit(**fit_params)
     return search.cv_results_
 
 
-def test_grid_search_over_alpha_runs_on_a_dask_cluster(dask_client):
-    X_all, y_all, cv, X_val, y_val = _noisy_cancer_with_clean_validation()
-    alphas = [0.01, 0.002, 0.0002, 0.0]
-    search = GridSearchCV(
-        RDIARelabeler(random_state=0),
-        {"alpha": alphas},
-        cv=cv,
-        scoring="neg_log_loss",
-        n_jobs=2,
-    )
-    fit_params = dict(X=X_all, y=y_all, X_val=X_val, y_val=y_val)
+def _noisy_cancer_with_trusted_rows():
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y = X[:400], y[:400]
+    trusted = np.arange(len(y)) % 4 == 0
+    y_noisy = y.copy()
+    y_noisy[~trusted] = make_label_noise(y[~trusted], 0.3, random_state=0)
+    return X, y_noisy, trusted
 
-    expected = _search_results(clone(search).set_params(n_jobs=None), **fit_params)
-    on_dask, n_tasks = _on_dask(
-        dask_client, lambda: _search_results(search, **fit_params)
-    )
+
+def test_grid_search_over_alpha_runs_on_a_dask_cluster(dask_client):
+    # docs/scaling.rst: the trusted rows travel with X through the folds and
+    # the scaler, and each test fold is scored on its trusted rows.
+    X, y_noisy, trusted = _noisy_cancer_with_trusted_rows()
+    alphas = [0.01, 0.002, 0.0002, 0.0]
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            make_pipeline(StandardScaler(), RDIARelabeler(random_state=0)),
+            {"rdiarelabeler__alpha": alphas},
+            cv=3,
+            scoring=trusted_scorer("neg_log_loss"),
+            n_jobs=2,
+        )
+        fit_params = dict(X=X, y=y_noisy, trusted=trusted)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CorrectionFallbackWarning)
+            expected = _search_results(
+                clone(search).set_params(n_jobs=None), **fit_params
+            )
+            on_dask, n_tasks = _on_dask(
+                dask_client, lambda: _search_results(search, **fit_params)
+            )
 
     assert n_tasks >= len(alphas)  # the fits ran on the workers
     np.testing.assert_allclose(
         on_dask["mean_test_score"], expected["mean_test_score"], rtol=1e-12
     )
     # The search refits the best alpha and hands back a working estimator.
-    assert search.best_params_["alpha"] in alphas
-    assert search.best_estimator_.n_relabeled_ > 0
-    assert search.best_estimator_.score(X_val, y_val) > 0.9
+    assert search.best_params_["rdiarelabeler__alpha"] in alphas
+    assert search.best_estimator_.score(X[trusted], y_noisy[trusted]) > 0.9
+
+
+def _noisy_cancer_with_clean_validation():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    X_train, y_train = X[:300], y[:300]
+    X_val, y_val = X[300:400], y[300:400]
+    y_noisy = make_label_noise(y_train, 0.3, random_state=0)
+    # The clean validation rows form the only test fold.
+    X_all = np.vstack([X_train, X_val])
+    y_all = np.r_[y_noisy, y_val]
+    test_fold = np.r_[np.full(len(y_noisy), -1), np.zeros(len(y_val))]
+    return X_all, y_all, PredefinedSplit(test_fold), X_val, y_val
 
 
 @pytest.mark.torch
