@@ -29,6 +29,21 @@ What is measured, and why (the CPU proxy protocol of ``specs/alc.md`` §5):
    alternative (n × n affinity, dense mat-vecs) at |C| = 4,000, where the
    dense matrix still fits. One BLAS thread.
 
+Sections 1-4 run the method in the settings of this proxy (``PAPER``:
+``alpha_sigma=1.0`` and ``fallback=False``, the defaults before issue 12), so
+that their figures stay comparable from run to run; the defaults changed.
+
+5. **Defaults against the plain base** (issue 12; ``--defaults``, written to
+   ``results/alc_defaults.md``): ``RobustActiveLabelCorrector()`` at its
+   defaults, budget 100 (rounds of 10) with an oracle, the clean rows passed
+   as ``trusted``, against its own plain base ``SoftmaxRegression()`` fitted
+   on the same noisy + trusted rows. Cells: breast-cancer (30 % uniform),
+   digits / 16 (uniform and pair, 20 and 40 %), with 10 % of the training
+   rows kept clean (stratified, drawn before the noise) as the trusted rows,
+   70/30 splits; WRENCH YouTube (TF-IDF on the training texts, majority-vote
+   labels, the gold ``valid`` split stacked into ``X`` as the trusted rows);
+   2 seeds. ``--slow`` adds SMS and TREC (3-5 minutes each).
+
 Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/alc.py`` (``--quick``
 for a short smoke run, written to ``results/alc_quick.md``). MNIST is skipped
 with a note when its files are missing. Plots (PNG) need matplotlib; the
@@ -56,6 +71,9 @@ from sknoisy.noise import make_label_noise
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 STRATEGIES = ("robust", "random", "entropy", "lossent", "corractive")
+# The settings of the CPU proxy: its kernel width, and no do-no-harm check (no
+# trusted rows here), so that the corrected model is always the one measured.
+PAPER = {"alpha_sigma": 1.0, "fallback": False}
 NOISES = (("uniform", 0.2), ("uniform", 0.4), ("pair", 0.2), ("pair", 0.4))
 
 
@@ -106,7 +124,7 @@ def session(data, parts, seed, **params):
         budget=data["budget"],
         batch_size=data["batch"],
         random_state=seed,
-        **params,
+        **{**PAPER, **params},
     )
     started = time.perf_counter()
     alc.start(X_tr, y_noisy)
@@ -303,6 +321,7 @@ def ablation_section(report, seeds):
         ),
         ("alpha_sigma='median', propagation delta", {"alpha_sigma": "median"}),
         ("uncertainty='entropy' (paper's wording)", {"uncertainty": "entropy"}),
+        ("alpha_sigma=0.25 (default since issue 12)", {"alpha_sigma": 0.25}),
     ]
     rows = []
     for label, params in variants:
@@ -375,6 +394,7 @@ def timing_section(report, quick):
                 batch_size=50,
                 n_candidates=n_candidates,
                 random_state=0,
+                **PAPER,
             ).start(X, y_noisy)
             query_s, teach_s = [], []
             for _ in range(3):
@@ -451,6 +471,188 @@ def timing_section(report, quick):
     )
 
 
+# ------------------------------------------------------------- defaults
+def _gold_cells(seeds):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    sources = {
+        "breast-cancer": (load_breast_cancer(return_X_y=True), [("uniform", 0.3)]),
+        "digits": (
+            load_digits(return_X_y=True),
+            [(kind, rate) for kind in ("uniform", "pair") for rate in (0.2, 0.4)],
+        ),
+    }
+    for name, ((X, y), noises) in sources.items():
+        X = X / 16.0 if name == "digits" else X
+        for kind, rate in noises:
+            for seed in seeds:
+                X_tr, X_te, y_tr, y_te = train_test_split(
+                    X, y, test_size=0.3, stratify=y, random_state=seed
+                )
+                if name == "breast-cancer":
+                    scaler = StandardScaler().fit(X_tr)
+                    X_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)
+                X_rest, X_ok, y_rest, y_ok = train_test_split(
+                    X_tr, y_tr, test_size=0.1, stratify=y_tr, random_state=seed
+                )
+                y_noisy = make_label_noise(y_rest, rate, kind=kind, random_state=seed)
+                yield (
+                    f"{name}, {kind} {int(100 * rate)} %",
+                    seed,
+                    (X_rest, y_noisy, y_rest, X_ok, y_ok, X_te, y_te),
+                )
+
+
+def _wrench_cells(names, seeds, notes):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from sknoisy.datasets import load_wrench
+
+    for name in names:
+        try:
+            data = load_wrench(name, download_if_missing=False)
+        except FileNotFoundError:
+            notes.append(f"WRENCH {name} skipped: files not found (set SKNOISY_DATA).")
+            continue
+        vectorizer = TfidfVectorizer().fit(data.train.data)
+        parts = (
+            vectorizer.transform(data.train.data),
+            data.train.target_noisy,
+            data.train.target,
+            vectorizer.transform(data.valid.data),
+            data.valid.target,
+            vectorizer.transform(data.test.data),
+            data.test.target,
+        )
+        for seed in seeds[name]:
+            yield f"WRENCH {name}, MV labels", seed, parts
+
+
+def _stacked(parts):
+    """Noisy rows and trusted rows in one ``X``; the gold labels; the mask."""
+    from scipy import sparse
+
+    X_rest, y_noisy, y_rest, X_ok, y_ok, X_te, y_te = parts
+    if sparse.issparse(X_rest):
+        X = sparse.vstack([X_rest, X_ok], format="csr")
+    else:
+        X = np.vstack([X_rest, X_ok])
+    y = np.concatenate([y_noisy, y_ok])
+    gold = np.concatenate([y_rest, y_ok])
+    trusted = np.r_[np.zeros(len(y_noisy), bool), np.ones(len(y_ok), bool)]
+    return X, y, gold, trusted, X_te, y_te
+
+
+def _defaults_cells(slow, notes):
+    cells = list(_gold_cells((0, 1)))
+    wrench_seeds = {"youtube": (0, 1), "sms": (0, 1), "trec": (0, 1)}
+    names = ("youtube", "sms", "trec") if slow else ("youtube",)
+    return cells + list(_wrench_cells(names, wrench_seeds, notes))
+
+
+def widths_section(report, cells):
+    """ALC's own model (no check) for three kernel widths."""
+    widths = (1.0, 0.25, "median")
+    rows = []
+    for label, seed, parts in cells:
+        if label.startswith(("WRENCH sms", "WRENCH trec")):
+            continue
+        X, y, gold, trusted, X_te, y_te = _stacked(parts)
+        plain = SoftmaxRegression(random_state=seed).fit(X, y).score(X_te, y_te)
+        row = [label, seed, f"{100 * plain:.1f}"]
+        for width in widths:
+            alc = RobustActiveLabelCorrector(
+                alpha_sigma=width, fallback=False, random_state=seed
+            ).fit(X, y, annotator=gold.__getitem__, trusted=trusted)
+            row.append(f"{100 * alc.score(X_te, y_te):.1f}")
+        rows.append(row)
+        print(f"  widths {row}", flush=True)
+    report.add(
+        "## Kernel width\n\n"
+        "ALC's own model (`fallback=False`), budget 100 in rounds of 10, an "
+        "oracle, the clean rows as `trusted`, for three values of "
+        "`alpha_sigma`; plain base: `SoftmaxRegression()` on the same rows. "
+        "Test accuracy (%).\n\n"
+        + markdown_table(
+            ["cell", "seed", "plain base", *(f"`{w!r}`" for w in widths)], rows
+        )
+    )
+
+
+def defaults_section(report, cells):
+    rows, per_set = [], {}
+    for label, seed, parts in cells:
+        X, y, gold, trusted, X_te, y_te = _stacked(parts)
+        plain = SoftmaxRegression(random_state=seed).fit(X, y).score(X_te, y_te)
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            alc = RobustActiveLabelCorrector(random_state=seed).fit(
+                X, y, annotator=gold.__getitem__, trusted=trusted
+            )
+        seconds = time.perf_counter() - started
+        accuracy = alc.score(X_te, y_te)
+        # The corrected model the check judged (kept whichever way it went).
+        corrected = np.mean(
+            alc.classes_[np.argmax(alc._learner.predict_proba(X_te), axis=1)] == y_te
+        )
+        check = alc.harm_check_
+        per_set.setdefault(label.split(",")[0], []).append(accuracy - plain)
+        rows.append(
+            [
+                label,
+                seed,
+                int(trusted.sum()),
+                f"{alc.alpha_sigma_!r}",
+                f"{100 * plain:.1f}",
+                f"{100 * corrected:.1f}",
+                f"{100 * check.corrected_accuracy:.1f} / "
+                f"{100 * check.plain_accuracy:.1f}",
+                "yes" if alc.fallback_ else "no",
+                f"{100 * accuracy:.1f}",
+                f"{100 * (accuracy - plain):+.1f}",
+                f"{seconds:.0f}",
+            ]
+        )
+        print(f"  defaults {rows[-1]}", flush=True)
+    diffs = [d for values in per_set.values() for d in values]
+    at_or_above = sum(d >= -1e-12 for d in diffs)
+    means = ", ".join(
+        f"{name} {100 * np.mean(values):+.1f}" for name, values in per_set.items()
+    )
+    report.add(
+        "## Defaults against the plain base (issue 12)\n\n"
+        "`RobustActiveLabelCorrector()` at its defaults (kernel width chosen "
+        "on the trusted rows, do-no-harm check on), budget 100 in rounds of "
+        "10, an oracle answering the gold labels, the clean rows as "
+        "`trusted`; plain base: "
+        "`SoftmaxRegression()` on the same noisy + trusted rows. Test accuracy "
+        "(%). *Corrected*: ALC's own model, which the check judged; *check*: "
+        "cross-fitted accuracy on the held-out trusted rows of robust / plain "
+        "training on the labels with the answers applied; *final*: the model "
+        "returned (the plain base on those labels when it fell back).\n\n"
+        + markdown_table(
+            [
+                "cell",
+                "seed",
+                "trusted rows",
+                "width chosen",
+                "plain base",
+                "corrected",
+                "check (robust / plain)",
+                "fell back",
+                "final",
+                "final - plain",
+                "fit (s)",
+            ],
+            rows,
+        )
+        + f"\n\nAt or above the plain base in {at_or_above} of {len(diffs)} "
+        f"cells; mean difference per data set (points): {means}."
+    )
+
+
 # ------------------------------------------------------------------ plots
 def plots(results, stem, notes):
     try:
@@ -491,10 +693,32 @@ def plots(results, stem, notes):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run")
+    parser.add_argument(
+        "--defaults",
+        action="store_true",
+        help="only the defaults against the plain base (results/alc_defaults.md)",
+    )
+    parser.add_argument(
+        "--slow", action="store_true", help="with --defaults: add SMS and TREC"
+    )
     args = parser.parse_args()
-    stem = "alc_quick" if args.quick else "alc"
     started = time.perf_counter()
     warnings.filterwarnings("ignore", category=UserWarning)
+    if args.defaults:
+        notes = []
+        report = Report.start("RobustActiveLabelCorrector defaults", False)
+        with threadpool_limits(limits=1):
+            cells = _defaults_cells(args.slow, notes)
+            defaults_section(report, cells)
+            widths_section(report, cells)
+        if notes:
+            report.add("## Notes\n\n" + "\n".join(f"- {note}" for note in notes))
+        report.add(
+            f"Total wall time (after imports): {time.perf_counter() - started:.0f} s."
+        )
+        report.write(RESULTS_DIR / "alc_defaults.md")
+        return
+    stem = "alc_quick" if args.quick else "alc"
     seeds = range(1) if args.quick else range(3)
     noises = NOISES[:1] if args.quick else NOISES
     notes = []

@@ -1,6 +1,7 @@
 """Tests of RobustActiveLabelCorrector (robust active label correction)."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +10,9 @@ from scipy.special import softmax
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
 from sknoisy import RobustActiveLabelCorrector
 from sknoisy._alc import (
@@ -23,7 +26,9 @@ from sknoisy._alc import (
     _propagation_select,
     _update_alpha,
 )
+from sknoisy.exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from sknoisy.linear_model import SoftmaxRegression
+from sknoisy.model_selection import HarmCheck
 from sknoisy.noise import make_label_noise
 
 
@@ -46,8 +51,11 @@ def digits():
 
 
 def _corrector(**kwargs):
+    # The mechanics of the method, unchecked (the paper's behaviour); the
+    # do-no-harm check has its own tests below.
     kwargs.setdefault("estimator", SoftmaxRegression(max_epochs=10))
     kwargs.setdefault("random_state", 0)
+    kwargs.setdefault("fallback", False)
     return RobustActiveLabelCorrector(**kwargs)
 
 
@@ -110,7 +118,9 @@ def test_fit_alpha_is_eq3_of_the_final_model(blobs):
 
 def test_robust_update_down_weights_wrong_labels(blobs):
     X, y, y_noisy = blobs
-    alc = _corrector(budget=0, epochs=30).fit(X, y_noisy)
+    # The benchmark's kernel width: on these overlapping blobs 0.25 (what
+    # "auto" takes without trusted rows) also down-weights clean boundary rows.
+    alc = _corrector(budget=0, epochs=30, alpha_sigma=1.0).fit(X, y_noisy)
     wrong = y != y_noisy
     assert alc.sample_weight_[wrong].mean() < 0.2 * alc.sample_weight_[~wrong].mean()
     assert np.isclose(alc.alpha_.sum(), 1.0)
@@ -522,7 +532,12 @@ def test_sgd_and_refit_only_models(blobs):
         LogisticRegression(max_iter=200),
     ):
         alc = RobustActiveLabelCorrector(
-            estimator, budget=20, batch_size=10, epochs=3, random_state=0
+            estimator,
+            budget=20,
+            batch_size=10,
+            epochs=3,
+            fallback=False,
+            random_state=0,
         ).fit(X, y_noisy, annotator=_oracle(y))
         assert len(alc.queried_) == 20
         assert alc.score(X, y) > 0.6
@@ -585,7 +600,9 @@ def test_skorch_network_smoke(blobs):
         batch_size=32,
         verbose=0,
     )
-    alc = RobustActiveLabelCorrector(net, budget=20, batch_size=10, random_state=0)
+    alc = RobustActiveLabelCorrector(
+        net, budget=20, batch_size=10, fallback=False, random_state=0
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # multi-threaded steps crawl on small shared VMs
     try:
@@ -630,3 +647,265 @@ def test_annotator_reaches_fit_resample_in_an_imblearn_pipeline():
         pipe = pipeline.make_pipeline(step, LogisticRegression(max_iter=500))
         pipe.fit(X, y_noisy, annotator=oracle)
     assert sum(asked) == 20
+
+
+# ------------------------------------------------------------ trusted rows
+def _trusted_mask(n_samples, n_trusted, seed=0):
+    mask = np.zeros(n_samples, dtype=bool)
+    mask[np.random.default_rng(seed).choice(n_samples, n_trusted, replace=False)] = 1
+    return mask
+
+
+def test_trusted_rows_are_never_queried_and_keep_label_and_top_weight(blobs):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), 60)
+    # Some trusted labels disagree with the oracle: kept all the same.
+    assert np.any(y_noisy[trusted] != y[trusted])
+    oracle = _oracle(y)
+    alc = _corrector(budget=500, batch_size=50).fit(
+        X, y_noisy, annotator=oracle, trusted=trusted
+    )
+    asked = np.concatenate(oracle.calls)
+    assert not trusted[asked].any()
+    # The budget exceeds the pool: every untrusted row, and only those.
+    assert sorted(asked.tolist()) == np.flatnonzero(~trusted).tolist()
+    assert np.array_equal(alc.labels_[trusted], y_noisy[trusted])
+    assert np.allclose(alc.alpha_[trusted], alc.alpha_.max())
+    assert np.isclose(alc.alpha_.sum(), 1.0)
+    with pytest.raises(ValueError, match="trusted"):
+        _corrector(budget=20).start(X, y_noisy, trusted=trusted).teach(
+            np.flatnonzero(trusted)[:2], y[trusted][:2]
+        )
+
+
+def test_trusted_weights_pinned_in_every_round(blobs):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), 30)
+    alc = _corrector(budget=20, batch_size=10).start(X, y_noisy, trusted=trusted)
+    for _ in range(2):
+        assert np.allclose(alc.alpha_[trusted], alc.alpha_.max())
+        batch = alc.query()
+        assert not trusted[batch].any()
+        alc.teach(batch, y[batch])
+    # Without trusted rows the same rows are weighted by their losses.
+    free = _corrector(budget=0).fit(X, y_noisy)
+    assert not np.allclose(free.alpha_[trusted], free.alpha_.max())
+
+
+def test_train_on_trusted_false_leaves_trusted_rows_out(blobs):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), 60)
+    alc = _corrector(budget=20, train_on_trusted=False)
+    alc.fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    assert np.all(alc.alpha_[trusted] == 0)
+    assert np.isclose(alc.alpha_.sum(), 1.0)
+    # The model is the one trained on the other rows alone (weights of
+    # zero drop rows; positive weights are the same up to the rescaling).
+    inside = _corrector(budget=20).fit(
+        X, y_noisy, annotator=_oracle(y), trusted=trusted
+    )
+    assert not np.allclose(alc.predict_proba(X), inside.predict_proba(X))
+    X_res, y_res = _corrector(budget=20, train_on_trusted=False).fit_resample(
+        X, y_noisy, annotator=_oracle(y), trusted=trusted
+    )
+    assert X_res.shape[0] == len(y_res) == int((~trusted).sum())
+    with pytest.raises(ValueError, match="train_on_trusted"):
+        _corrector(train_on_trusted=False).fit(
+            X, y_noisy, trusted=np.ones(len(y), bool)
+        )
+
+
+@pytest.mark.parametrize(
+    "trusted, match",
+    [
+        (np.ones(5, dtype=bool), "trusted"),
+        (np.ones(300, dtype=int), "trusted"),
+        (np.ones((300, 2), dtype=bool), "trusted"),
+    ],
+)
+def test_bad_trusted_is_a_clear_error(blobs, trusted, match):
+    X, _, y_noisy = blobs
+    with pytest.raises(ValueError, match=match):
+        _corrector(budget=0).fit(X, y_noisy, trusted=trusted)
+
+
+def test_caller_arrays_and_estimator_are_not_modified(blobs):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), 40)
+    X0, y0, t0 = X.copy(), y_noisy.copy(), trusted.copy()
+    base = SoftmaxRegression(max_epochs=5)
+    params = base.get_params()
+    alc = RobustActiveLabelCorrector(base, budget=20, random_state=0)
+    with warnings.catch_warnings():
+        # Whichever way the check goes, the inputs must come back untouched.
+        warnings.simplefilter("ignore", CorrectionFallbackWarning)
+        alc.fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    assert np.array_equal(X, X0)
+    assert np.array_equal(y_noisy, y0)
+    assert np.array_equal(trusted, t0)
+    assert base.get_params() == params and not hasattr(base, "coef_")
+    assert alc.estimator_ is not base
+
+
+def test_trusted_reaches_alc_through_routing_in_an_imblearn_pipeline():
+    pipeline = pytest.importorskip("imblearn.pipeline")
+    import sklearn
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:400], y[:400]
+    y_noisy = make_label_noise(y, 0.3, random_state=0)
+    trusted = _trusted_mask(len(y), 60)
+    y_noisy[trusted] = y[trusted]
+    oracle = _oracle(y)
+    with sklearn.config_context(enable_metadata_routing=True):
+        step = _corrector(
+            estimator=SoftmaxRegression(max_epochs=5), budget=30, batch_size=10
+        )
+        # imblearn routes to a sampler's fit_resample through both requests.
+        step.set_fit_request(trusted=True, annotator=True)
+        step.set_fit_resample_request(trusted=True, annotator=True)
+        pipe = pipeline.make_pipeline(
+            StandardScaler(), step, LogisticRegression(max_iter=500)
+        )
+        pipe.fit(X, y_noisy, annotator=oracle, trusted=trusted)
+    fitted = pipe[1]
+    asked = np.concatenate(oracle.calls)
+    assert len(asked) == 30 and not trusted[asked].any()
+    assert np.allclose(fitted.alpha_[trusted], fitted.alpha_.max())
+    # The step saw the scaled rows with the mask: a direct fit on them
+    # makes the same queries.
+    direct = _corrector(
+        estimator=SoftmaxRegression(max_epochs=5), budget=30, batch_size=10
+    ).fit(
+        StandardScaler().fit_transform(X),
+        y_noisy,
+        annotator=_oracle(y),
+        trusted=trusted,
+    )
+    assert np.array_equal(fitted.queried_, direct.queried_)
+    assert np.allclose(fitted._X, StandardScaler().fit_transform(X))
+
+
+def test_routing_declares_trusted():
+    import sklearn
+
+    # fit_resample is a routing method once imbalanced-learn is imported.
+    pytest.importorskip("imblearn")
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        alc = RobustActiveLabelCorrector()
+        request = alc.set_fit_request(trusted=True).get_metadata_routing()
+        assert request.fit.requests["trusted"] is True
+        request = alc.set_fit_resample_request(trusted=True).get_metadata_routing()
+        assert request.fit_resample.requests["trusted"] is True
+
+
+# ------------------------------------------------------------ do no harm
+def test_fallback_when_alc_hurts(blobs):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), 60)
+    y_noisy = y_noisy.copy()
+    y_noisy[trusted] = y[trusted]
+    # One epoch per round at a small step is far from the base model's own
+    # 50 epochs: the corrected model underfits and the check must see it.
+    base = SoftmaxRegression(lr=1e-3, max_epochs=50)
+    alc = RobustActiveLabelCorrector(base, budget=20, epochs=1, random_state=0)
+    with pytest.warns(CorrectionFallbackWarning, match="held-out trusted rows"):
+        alc.fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    assert alc.fallback_ is True
+    check = alc.harm_check_
+    assert isinstance(check, HarmCheck) and check.harmful
+    assert check.n_held_out == trusted.sum()
+    assert check.corrected_accuracy < check.plain_accuracy
+    # The final model is the plain base on y with the answers applied, on
+    # every row: refit with its own seed, it predicts the same.
+    assert np.array_equal(alc.labels_[alc.queried_], y[alc.queried_])
+    plain = clone(alc.estimator_).fit(X, alc.labels_)
+    assert np.array_equal(alc.predict_proba(X), plain.predict_proba(X))
+    assert np.array_equal(alc.predict(X), plain.predict(X))
+    # The noise scores come from the corrected model, before the check.
+    assert alc.noise_score_.shape == (len(y),)
+    # fallback=False keeps the corrected model, unchecked.
+    kept = RobustActiveLabelCorrector(
+        base, budget=20, epochs=1, fallback=False, random_state=0
+    ).fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    assert kept.fallback_ is False and kept.harm_check_ is None
+    assert not np.allclose(kept.predict_proba(X), alc.predict_proba(X))
+
+
+def test_check_keeps_the_correction_when_it_does_not_hurt(digits):
+    X, y, y_noisy, _, _ = digits
+    trusted = _trusted_mask(len(y), 150)
+    y_noisy = y_noisy.copy()
+    y_noisy[trusted] = y[trusted]
+    alc = RobustActiveLabelCorrector(
+        SoftmaxRegression(max_epochs=20), budget=50, batch_size=25, random_state=0
+    ).fit(X / 16.0, y_noisy, annotator=_oracle(y), trusted=trusted)
+    check = alc.harm_check_
+    assert alc.fallback_ is check.harmful
+    assert check.n_held_out == 150
+    if not check.harmful:
+        assert alc.estimator_ is alc._learner.estimator
+
+
+@pytest.mark.parametrize("n_trusted", [0, 5])
+def test_unchecked_fit_warns_and_returns_the_plain_model(blobs, n_trusted):
+    X, y, y_noisy = blobs
+    trusted = _trusted_mask(len(y), n_trusted) if n_trusted else None
+    alc = RobustActiveLabelCorrector(
+        SoftmaxRegression(max_epochs=10), budget=20, random_state=0
+    )
+    with pytest.warns(UncheckedCorrectionWarning, match="fallback=False"):
+        alc.fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    assert alc.fallback_ is True and alc.harm_check_ is None
+    plain = clone(alc.estimator_).fit(X, alc.labels_)
+    assert np.array_equal(alc.predict_proba(X), plain.predict_proba(X))
+    # fit_resample's output (y with the verified answers) needs no check.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, labels = clone(alc).fit_resample(
+            X, y_noisy, annotator=_oracle(y), trusted=trusted
+        )
+    assert np.array_equal(labels, alc.labels_)
+
+
+def test_auto_kernel_width_is_chosen_on_trusted_rows_and_used(digits):
+    X, y, y_noisy, _, _ = digits
+    X = X / 16.0
+    trusted = _trusted_mask(len(y), 150)
+    y_noisy = y_noisy.copy()
+    y_noisy[trusted] = y[trusted]
+    kwargs = {"budget": 20, "batch_size": 10, "fallback": False}
+    auto = _corrector(**kwargs).fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
+    scores = auto.alpha_sigma_scores_
+    assert set(scores) == {0.25, "median"}
+    for accuracy, loss in scores.values():
+        assert 0 <= accuracy <= 1 and loss > 0
+    best = max(scores, key=lambda w: (scores[w][0], -scores[w][1]))
+    assert auto.alpha_sigma_ == best
+    # The session then runs with the chosen width, as if it had been given.
+    fixed = _corrector(alpha_sigma=best, **kwargs).fit(
+        X, y_noisy, annotator=_oracle(y), trusted=trusted
+    )
+    assert fixed.alpha_sigma_scores_ is None
+    assert np.array_equal(auto.queried_, fixed.queried_)
+    assert np.array_equal(auto.alpha_, fixed.alpha_)
+
+
+def test_kernel_width_is_recorded(blobs):
+    X, _, y_noisy = blobs
+    # "auto" without trusted rows: the first width, nothing cross-fitted.
+    alc = _corrector(budget=0).fit(X, y_noisy)
+    assert alc.alpha_sigma_ == 0.25 and alc.alpha_sigma_scores_ is None
+    assert _corrector(budget=0, alpha_sigma=2).fit(X, y_noisy).alpha_sigma_ == 2.0
+    fitted = _corrector(budget=0, alpha_sigma="median").fit(X, y_noisy)
+    assert fitted.alpha_sigma_ == "median"
+
+
+def test_noise_score_ranks_the_given_wrong_labels(blobs):
+    X, y, y_noisy = blobs
+    alc = _corrector(budget=30).fit(X, y_noisy, annotator=_oracle(y))
+    assert alc.noise_score_.shape == (len(y),)
+    # Scores of the *given* labels: queried rows keep their high score.
+    # (chance is 0.5; on these overlapping blobs some clean rows score high)
+    assert roc_auc_score(y != y_noisy, alc.noise_score_) > 0.75

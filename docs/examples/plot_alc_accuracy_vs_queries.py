@@ -58,13 +58,24 @@ def oracle(indices):
 # default strategy); :meth:`~RobustActiveLabelCorrector.run` then asks the
 # annotator one round at a time, so that we can score the model in between.
 # ``fit(X, y, annotator=oracle)`` would run all rounds at once.
+#
+# ``fallback=False``: we score the corrector's own model after every round.
+# By default, :meth:`~RobustActiveLabelCorrector.fit` checks that model
+# against the plain base model on rows whose labels are verified (``trusted=``)
+# and returns the plain one if it is worse, or if, as here, there are no
+# verified rows to check with (see :ref:`alc`).
 base = SoftmaxRegression(max_epochs=20)
 budget, batch_size = 150, 50
 strategies = ["robust", "random", "entropy"]
 sessions = {}
 for strategy in strategies:
     alc = RobustActiveLabelCorrector(
-        base, budget=budget, batch_size=batch_size, strategy=strategy, random_state=0
+        base,
+        budget=budget,
+        batch_size=batch_size,
+        strategy=strategy,
+        fallback=False,
+        random_state=0,
     )
     alc.fit(X_train, y_noisy)
     accuracy = [alc.score(X_test, y_test)]
