@@ -730,6 +730,11 @@ class RobustActiveLabelCorrector(
     # imbalanced-learn routes fit parameters to fit_resample only with metadata
     # routing on; declare the request method whatever the import order.
     set_fit_resample_request = RequestMethod("fit_resample", ["annotator", "trusted"])
+    # The trusted mask (as for every sknoisy estimator) and the annotator are
+    # requested by default: an imbalanced-learn Pipeline validates a step's
+    # fit request as well as its fit_resample request, and both are ALC's own.
+    __metadata_request__fit = {"trusted": True, "annotator": True}
+    __metadata_request__fit_resample = {"trusted": True, "annotator": True}
 
     def __init__(
         self,

@@ -1244,6 +1244,7 @@ class Prune4ReLSelector(
     # and its fit_resample alike: requesting `trusted` for fit by default lets
     # set_fit_resample_request(trusted=True) alone carry the mask through.
     __metadata_request__fit = {"trusted": True}
+    __metadata_request__fit_resample = {"trusted": True}
 
     def __init__(
         self,
