@@ -49,10 +49,12 @@ import sys
 import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from _report import Report, markdown_table
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -231,8 +233,12 @@ def make_method(method, seed, n_classes):
     if method == "CleanLearning":
         from cleanlab.classification import CleanLearning
 
+        # n_jobs=1: cleanlab's own process pool breaks inside --jobs workers.
         return CleanLearning(
-            LogisticRegression(max_iter=1000), seed=seed, verbose=False
+            LogisticRegression(max_iter=1000),
+            seed=seed,
+            verbose=False,
+            find_label_issues_kwargs={"n_jobs": 1},
         )
     raise ValueError(method)
 
@@ -495,6 +501,58 @@ def plot(all_results, datasets, methods, path, notes):
 
 
 # ------------------------------------------------------------------- main
+@contextmanager
+def single_threaded():
+    """BLAS and torch on one thread, as every fit of the grid runs."""
+    with threadpool_limits(limits=1):
+        try:
+            import torch
+        except ImportError:
+            yield
+            return
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
+def run_unit(source, key, c, n_cells, seed, methods, started):
+    """Every method on one (cell, seed): ``([(method, metrics)], failures)``."""
+    name, kind, rate = key
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    warnings.filterwarnings("ignore", category=CorrectionFallbackWarning)
+    if source[0] == "wrench":
+        cell = source[1]
+    else:
+        cell = gold_cell(source[1], source[2], name, kind, rate, seed)
+    n_classes = len(np.unique(cell["y_test"]))
+    runs, failures = [], []
+    with single_threaded():
+        for method in methods:
+            prefix = (
+                f"[cell {c}/{n_cells}] {name} {cell_label(kind, rate)} "
+                f"seed {seed} {method}"
+            )
+            try:
+                out = run_method(method, cell, seed, n_classes)
+            except Exception:
+                trace = traceback.format_exc()
+                failures.append((name, cell_label(kind, rate), seed, method, trace))
+                print(f"{prefix}: FAILED\n{trace}", flush=True)
+                continue
+            out["seed"] = seed
+            runs.append((method, out))
+            print(
+                f"{prefix}: accuracy {out['accuracy']:.1f} %, "
+                f"{out['time']:.2f} s wall, {out['cpu']:.2f} s CPU  (elapsed "
+                f"{time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+    return runs, failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short smoke run")
@@ -509,6 +567,13 @@ def main():
         help="data sets (default: all; quick: all but SMS and TREC)",
     )
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="(cell, seed) units run in parallel processes (default 1); each "
+        "process fits single-threaded, so wall times stay comparable",
+    )
     args = parser.parse_args()
     stem = "grid_quick" if args.quick else "grid"
     n_seeds = args.seeds or (1 if args.quick else 2)
@@ -551,50 +616,25 @@ def main():
                 continue
             cells.append((name, kind, rate))
 
-    all_results = {}
-    with threadpool_limits(limits=1):
-        try:
-            import torch
-
-            torch.set_num_threads(1)
-        except ImportError:
-            pass
-        # Opened here so that its header shows the thread counts the fits use.
+    # Opened here so that its header shows the thread counts the fits use.
+    with single_threaded():
         report = Report.start(
             "Common grid: sknoisy against plain models and cleanlab", args.quick
         )
-        for c, (name, kind, rate) in enumerate(cells, 1):
-            source = sources[name]
-            results = {method: [] for method in methods}
-            all_results[name, kind, rate] = results
-            for seed in range(n_seeds):
-                if source[0] == "wrench":
-                    cell = source[1]
-                else:
-                    cell = gold_cell(source[1], source[2], name, kind, rate, seed)
-                n_classes = len(np.unique(cell["y_test"]))
-                for method in methods:
-                    prefix = (
-                        f"[cell {c}/{len(cells)}] {name} {cell_label(kind, rate)} "
-                        f"seed {seed} {method}"
-                    )
-                    try:
-                        out = run_method(method, cell, seed, n_classes)
-                    except Exception:
-                        trace = traceback.format_exc()
-                        errors.append(
-                            (name, cell_label(kind, rate), seed, method, trace)
-                        )
-                        print(f"{prefix}: FAILED\n{trace}", flush=True)
-                        continue
-                    out["seed"] = seed
-                    results[method].append(out)
-                    print(
-                        f"{prefix}: accuracy {out['accuracy']:.1f} %, "
-                        f"{out['time']:.2f} s wall, {out['cpu']:.2f} s CPU  (elapsed "
-                        f"{time.perf_counter() - started:.0f} s)",
-                        flush=True,
-                    )
+    units = [
+        (c, key, seed) for c, key in enumerate(cells, 1) for seed in range(n_seeds)
+    ]
+    # Each (cell, seed) unit runs every method in one process; with --jobs,
+    # units run in parallel worker processes, each single-threaded.
+    outcomes = Parallel(n_jobs=args.jobs)(
+        delayed(run_unit)(sources[key[0]], key, c, len(cells), seed, methods, started)
+        for c, key, seed in units
+    )
+    all_results = {key: {method: [] for method in methods} for key in cells}
+    for (_, key, _), (runs, failures) in zip(units, outcomes, strict=True):
+        for method, out in runs:
+            all_results[key][method].append(out)
+        errors.extend(failures)
 
     report.add(
         "## Summary\n\n"
