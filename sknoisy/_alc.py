@@ -33,8 +33,10 @@ _INT32_MAX = np.iinfo(np.int32).max
 _TINY_PROBA = 1e-12
 # Epochs per (re)training when neither ``epochs`` nor the base model says.
 _FALLBACK_EPOCHS = 10
-# Kernel widths alpha_sigma="auto" chooses from, the fallback first.
-_AUTO_WIDTHS = (0.25, "median")
+# Kernel widths alpha_sigma="auto" chooses from: the paper proxy's 1.0
+# first (used without trusted rows, and kept on a tie), then the narrow 0.25
+# that wins on noisy digits and the median that wins on noisy text.
+_AUTO_WIDTHS = (1.0, 0.25, "median")
 # LossEnt's entropy margin (Bernhardt et al. 2022, InnerEye rule JOINT).
 _LOSSENT_ENTROPY_MARGIN = 0.30
 
@@ -383,11 +385,11 @@ class RobustActiveLabelCorrector(
         squared nats: with ``0.25`` an example whose label has probability
         ``e^-0.5 ≈ 0.61`` (loss 0.5) gets ``g = e⁻¹``, whatever the number
         of classes. ``"median"`` takes the median of ``ℓ²`` over each epoch
-        (the specification's proposal). ``"auto"`` chooses between ``0.25``
-        and ``"median"`` on the trusted rows (cross-fitted, see Notes), and
-        is ``0.25`` without at least 10 trusted rows. ``1.0`` is the width of
-        the benchmark's paper proxy and the default before issue 12. The
-        width used is ``alpha_sigma_``.
+        (the specification's proposal). ``"auto"`` chooses among ``1.0``,
+        ``0.25`` and ``"median"`` on the trusted rows (cross-fitted, see
+        Notes), and is ``1.0`` without at least 10 trusted rows. ``1.0`` is
+        the width of the benchmark's paper proxy and the default before
+        issue 12. The width used is ``alpha_sigma_``.
 
     fix_queried_weights : bool, default=False
         Pin ``α`` of queried examples at the current maximum after every
@@ -621,11 +623,14 @@ class RobustActiveLabelCorrector(
     0.25 and ``"median"``: on WRENCH YouTube 88.0 / 89.2, 89.6 / 90.4 and
     91.6 / 92.0 (plain base 90.4); on digits with 40 % pair noise 93.0 /
     94.6, 96.3 / 94.6 and 92.2 / 93.9 (the median was 0.7 to 4.7 points
-    below 0.25 on every digits cell). ``"auto"`` therefore trains the model robustly on
-    the noisy labels once per candidate width (0.25 and the median) and
-    fold (two folds of the trusted rows), scores the held-out trusted rows,
-    and keeps the width with the best accuracy (then log-loss; 0.25 on a
-    tie). It costs four trainings before the first query. The figures and
+    below 0.25 on every digits cell). On clean, well-separated data the
+    narrow widths down-weight correct rows: on scikit-learn's test blobs
+    ALC reached 0.77 training accuracy with 0.25 or the median and 0.92
+    with 1.0. ``"auto"`` therefore trains the model robustly on the noisy
+    labels once per candidate width (1.0, 0.25 and the median) and fold
+    (two folds of the trusted rows), scores the held-out trusted rows, and
+    keeps the width with the best accuracy (then log-loss; the first on a
+    tie). It costs six trainings before the first query. The figures and
     the commands are in ``docs/user_guide/alc.rst``.
 
     **Selection.** In each round ``α`` and the model are fixed, the scores

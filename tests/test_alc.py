@@ -878,7 +878,7 @@ def test_auto_kernel_width_is_chosen_on_trusted_rows_and_used(digits):
     kwargs = {"budget": 20, "batch_size": 10, "fallback": False}
     auto = _corrector(**kwargs).fit(X, y_noisy, annotator=_oracle(y), trusted=trusted)
     scores = auto.alpha_sigma_scores_
-    assert set(scores) == {0.25, "median"}
+    assert set(scores) == {1.0, 0.25, "median"}
     for accuracy, loss in scores.values():
         assert 0 <= accuracy <= 1 and loss > 0
     best = max(scores, key=lambda w: (scores[w][0], -scores[w][1]))
@@ -894,9 +894,9 @@ def test_auto_kernel_width_is_chosen_on_trusted_rows_and_used(digits):
 
 def test_kernel_width_is_recorded(blobs):
     X, _, y_noisy = blobs
-    # "auto" without trusted rows: the first width, nothing cross-fitted.
+    # "auto" without trusted rows: the paper proxy's 1.0, nothing cross-fitted.
     alc = _corrector(budget=0).fit(X, y_noisy)
-    assert alc.alpha_sigma_ == 0.25 and alc.alpha_sigma_scores_ is None
+    assert alc.alpha_sigma_ == 1.0 and alc.alpha_sigma_scores_ is None
     assert _corrector(budget=0, alpha_sigma=2).fit(X, y_noisy).alpha_sigma_ == 2.0
     fitted = _corrector(budget=0, alpha_sigma="median").fit(X, y_noisy)
     assert fitted.alpha_sigma_ == "median"

@@ -41,6 +41,8 @@ _TEST_PARAMS = {
     # Without trusted rows the default falls back to the plain base model (and
     # warns); the checks should exercise AGRA's own training.
     "AGRAClassifier": {"fallback": False},
+    # Likewise for ALC: without trusted rows it would return the plain base.
+    "RobustActiveLabelCorrector": {"fallback": False},
     # RDIA needs clean data; the checks pass none: hold out 30 % of the rows
     # (the old default) and apply the relabelling unchecked.
     "RDIARelabeler": {"validation_fraction": 0.3, "fallback": False},
