@@ -859,7 +859,7 @@ class AGRAClassifier(
         if not check.harmful:
             return agra
         warnings.warn(
-            "AGRA did worse than the plain base model, which AGRAClassifier "
+            "AGRA did not clearly beat the plain base model, which AGRAClassifier "
             f"returns instead (fallback_=True): {check.describe()}.",
             CorrectionFallbackWarning,
             stacklevel=4,

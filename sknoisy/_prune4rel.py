@@ -1530,7 +1530,8 @@ class Prune4ReLSelector(
         if check.harmful:
             self.fallback_, self.sample_indices_ = True, all_rows
             warnings.warn(
-                f"Pruning to {len(self.selection_order_)} noisy rows was harmful: "
+                f"Pruning to {len(self.selection_order_)} noisy rows did not clearly "
+                f"beat training on all rows: "
                 f"{check.describe()}. All {len(all_rows)} rows are kept "
                 "(fallback_=True); set fallback=False to prune regardless.",
                 CorrectionFallbackWarning,

@@ -1508,8 +1508,8 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 )
                 if self.harm_check_.harmful:
                     warnings.warn(
-                        "RDIARelabeler's relabelling did worse than the plain base "
-                        f"model: {self.harm_check_.describe()}. It returns the "
+                        "RDIARelabeler's relabelling did not clearly beat the plain "
+                        f"base model: {self.harm_check_.describe()}. It returns the "
                         "plain model (fallback_=True); fallback=False keeps the "
                         "relabelling.",
                         CorrectionFallbackWarning,

@@ -196,7 +196,7 @@ def test_compare_on_trusted_never_scores_a_row_the_models_saw(iris):
     ).harmful
 
 
-def test_compare_on_trusted_breaks_accuracy_ties_by_log_loss(iris):
+def test_compare_on_trusted_breaks_exact_ties_by_log_loss(iris):
     _, y, trusted = iris
     sharp = np.eye(3)[y] * 0.97 + 0.01
     soft = np.eye(3)[y] * 0.4 + 0.2
@@ -204,5 +204,36 @@ def test_compare_on_trusted_breaks_accuracy_ties_by_log_loss(iris):
         _fit_fold_from(soft, sharp, []), trusted, y, random_state=0
     ).harmful
     check = compare_on_trusted(_fit_fold_from(sharp, soft, []), trusted, y)
-    assert not check.harmful
+    assert not check.harmful and check.n_better == check.n_worse == 0
     assert "held-out trusted rows" in check.describe()
+
+
+@pytest.mark.parametrize(
+    "n_better, n_worse, harmful",
+    [
+        (1, 0, False),  # 1 >= sqrt(1)
+        (3, 0, False),
+        (2, 1, True),  # 1 < sqrt(3): a win by one row of three is noise
+        (5, 2, False),  # 3 >= sqrt(7)
+        (6, 4, True),  # 2 < sqrt(10)
+        (0, 1, True),
+    ],
+)
+def test_compare_on_trusted_keeps_a_correction_only_if_it_wins_clearly(
+    n_better, n_worse, harmful
+):
+    n = 40
+    y = np.zeros(n, dtype=int)
+    y[::2] = 1
+    trusted = np.ones(n, dtype=bool)
+    right = np.eye(2)[y] * 0.9 + 0.05
+    wrong = right[:, ::-1]
+    corrected, plain = right.copy(), right.copy()
+    corrected[:n_worse] = wrong[:n_worse]
+    plain[n_worse : n_worse + n_better] = wrong[n_worse : n_worse + n_better]
+    check = compare_on_trusted(
+        _fit_fold_from(corrected, plain, []), trusted, y, random_state=0
+    )
+    assert (check.n_better, check.n_worse) == (n_better, n_worse)
+    assert check.harmful is harmful
+    assert check.corrected_accuracy == pytest.approx(1 - n_worse / n)
