@@ -32,7 +32,8 @@ data sets (AGRA's metric on SMS), the log-loss for methods with
 seeds. BLAS and torch run on one thread.
 
 Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/grid.py`` (2 seeds and a
-3,000-image MNIST subsample, about 15 minutes on 2 cores; written to
+3,000-image MNIST subsample, about 7 minutes with ``--jobs 2`` on 2 cores;
+written to
 ``results/grid.md`` and ``results/grid.png``) or with
 ``--quick`` (1 seed, uniform 40 % noise, a 2,000-image MNIST subsample,
 WRENCH YouTube only, written to ``results/grid_quick.md`` /
@@ -83,7 +84,7 @@ WRENCH_DATASETS = ("youtube", "sms", "trec")
 DATASETS = GOLD_DATASETS + WRENCH_DATASETS
 NOISES = (("uniform", 0.2), ("uniform", 0.4), ("pair", 0.2), ("pair", 0.4))
 QUICK_NOISES = (("uniform", 0.4),)
-# ALC's default 11 x 50 epochs take 50-80 s of CPU on SMS and TREC each.
+# ALC's default session with trusted rows takes 40-60 s of CPU on SMS and TREC.
 QUICK_DATASETS = ("breast-cancer", "digits", "mnist", "youtube")
 VALIDATION_SHARE = 0.1
 TEST_SHARE = 0.3
@@ -599,7 +600,7 @@ def main():
     if args.quick and not args.datasets:
         notes.append(
             "Quick mode: 1 seed, uniform 40 % noise only, WRENCH SMS and TREC not "
-            "run (ALC's default training alone takes 50-80 s of CPU on each)."
+            "run (ALC's default session alone takes 40-60 s of CPU on each)."
         )
     for name in datasets:
         source = load_source(name, mnist_rows, notes)
