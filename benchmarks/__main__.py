@@ -30,6 +30,7 @@ ORDER = (
     "rdia",
     "rdia_ls",
     "agra",
+    "agra_defaults",
     "prune4rel",
     "prune4rel_scale",
     "alc",
