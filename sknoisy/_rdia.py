@@ -457,9 +457,10 @@ class _FoldModels:
         best of them and the next larger share of the same rule are refitted
         per fold (warm-started from their Newton step) and ranked against
         "relabel nothing" (the initial model) by held-out accuracy, then
-        log-loss, as the harm check ranks models (log-loss alone favours
-        shares that lower the loss at the cost of accuracy). Ties go to the
-        smaller share.
+        log-loss: like the harm check, which judges by the rows each model
+        predicts right (log-loss alone favours shares that lower the loss at
+        the cost of accuracy), but without its margin, which the harm check
+        then applies to the chosen share. Ties go to the smaller share.
         """
         n_noisy = len(self.y_tr)
         shares = (0.0, *_AUTO_SHARES)
@@ -904,8 +905,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     fallback_ : bool
         Whether the plain base model was returned instead of the relabelled
-        one (the relabelling did worse on held-out clean rows, or could not
-        be checked). Always False for RDIA-LS and with ``fallback=False``.
+        one (the relabelling did not clearly beat the plain model on
+        held-out clean rows, see Notes, or could not be checked). Always
+        False for RDIA-LS and with ``fallback=False``.
 
     harm_check_ : HarmCheck or None
         The do-no-harm comparison
@@ -1031,22 +1033,28 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     noise the rule can miss most of the gain (TREC: +13.8 points without it,
     -0.4 with it); the screening picks the rule per data set. The share is
     chosen on the same held-out rows the harm check then scores, which
-    favours the correction slightly in that check.
+    favours the correction in that check (the check's margin is meant to
+    offset this).
 
     **Do no harm** (``fallback=True``). The check reuses those folds: each
     fold's corrected model (relabelled noisy rows, plus the fold's training
     trusted rows with ``train_on_trusted``) and plain model (the same rows,
     labels untouched) predict the fold's held-out clean rows, which neither
-    saw; :func:`sknoisy.model_selection.compare_on_trusted` calls the
-    correction harmful when its out-of-fold accuracy is lower, or equal with
-    a higher log-loss. Then the plain base model fitted on the final rows is
-    returned, with ``fallback_=True``, ``harm_check_`` and a
+    saw. :func:`sknoisy.model_selection.compare_on_trusted` keeps the
+    correction only when it wins by one standard deviation of the paired
+    difference: ``b - c >= sqrt(b + c)``, with ``b`` the held-out rows only
+    the corrected model predicts right and ``c`` those only the plain model
+    does (log-loss decides when both predict every row alike). Otherwise
+    the plain base model fitted on the final rows is returned, with
+    ``fallback_=True``, ``harm_check_`` and a
     :class:`~sknoisy.exceptions.CorrectionFallbackWarning`. With ``m`` clean
-    rows an accuracy difference below about ``1/m`` is a single row: with a
-    hundred rows the check catches a clearly harmful correction but lets
-    through one that costs a point or two (measured on digits with uniform
-    noise, see the user guide). With fewer than 10 clean rows, or a
-    hold-out of noisy rows, it cannot check and falls back with an
+    rows one row is ``1/m`` of accuracy: a correction that is worse on the
+    held-out rows never passes, but a small real gain that shows there as a
+    tie or a one-row win is given up (on the grid cells of
+    ``benchmarks/rdia.py --sections grid``, 4 of 24 fell back that would
+    have gained 0.2 to 1.9 points on test data; see the user guide). With
+    fewer than 10 clean rows, or a hold-out of noisy rows, it cannot check
+    and falls back with an
     :class:`~sknoisy.exceptions.UncheckedCorrectionWarning`.
 
     **Defaults and the paper.** The paper's settings are one parameter
@@ -1056,15 +1064,17 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``benchmarks/rdia.py``). The defaults differ because, on the grid's data
     sets with the trusted rows stacked into ``X`` (``python
     benchmarks/rdia.py --sections grid``: at or above the plain base in all
-    24 data set and seed cells, by +0.1 to +13.8 points on average), the
-    paper's base model underfits
-    TF-IDF text and multi-class data and its fixed alpha relabels too much
-    or too little depending on the data; the user guide gives the figures.
+    24 data set and seed cells, by +0.06 to +13.8 points on average, with 4
+    fallbacks), the paper's base model underfits TF-IDF text and
+    multi-class data and its fixed alpha relabels too much or too little
+    depending on the data; the user guide gives the figures.
     With an explicit alpha and ``fallback=False`` the cost is the paper's:
     two fits and one CG solve. The defaults add a block CG solve and a few
     warm-started refits: on the real-sim-shaped problem of
-    ``benchmarks/rdia.py`` a default fit took 4.3 times one plain
-    ``LogisticRegression(max_iter=1000)`` fit.
+    ``benchmarks/rdia.py`` (``--sections defaults``) a default fit took
+    5.9 times one plain ``LogisticRegression(max_iter=1000)`` fit with BLAS
+    on one thread (target 6; it relabelled nothing there, so the harm check
+    did not run).
 
     **RDIA-LS** (skorch networks). The paper's deep variant replaces the
     influence with a per-batch loss ranking
