@@ -1072,9 +1072,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     two fits and one CG solve. The defaults add a block CG solve and a few
     warm-started refits: on the real-sim-shaped problem of
     ``benchmarks/rdia.py`` (``--sections defaults``) a default fit took
-    5.9 times one plain ``LogisticRegression(max_iter=1000)`` fit with BLAS
-    on one thread (target 6; it relabelled nothing there, so the harm check
-    did not run).
+    5.7 times one plain ``LogisticRegression(max_iter=1000)`` fit with BLAS
+    on one thread and 5.5 times with two (target 6; it relabelled nothing
+    there, so the refits of a relabelling are not in that figure).
 
     **RDIA-LS** (skorch networks). The paper's deep variant replaces the
     influence with a per-batch loss ranking
