@@ -28,6 +28,7 @@ __all__ = [
     "MIN_TRUSTED_FOR_CHECK",
     "HarmCheck",
     "TrustedScorer",
+    "TrustedStratifiedKFold",
     "compare_on_trusted",
     "trusted_folds",
     "trusted_scorer",
@@ -109,7 +110,9 @@ class TrustedScorer:
         if not mask.any():
             raise ValueError(
                 "A test fold holds no trusted row, so trusted_scorer cannot score "
-                "it. Use fewer folds, or stratify the folds on the mask."
+                "it. Split with cv=TrustedStratifiedKFold(n_splits) (from "
+                "sknoisy.model_selection), which gives every fold its share of "
+                "the trusted rows, or use fewer folds."
             )
         rows = np.flatnonzero(mask)
         X_trusted = _safe_indexing(X, rows)
@@ -193,13 +196,109 @@ def trusted_scorer(scoring="neg_log_loss"):
     >>> trusted[::3] = True  # the rows whose labels were checked
     >>> with sklearn.config_context(enable_metadata_routing=True):
     ...     search = GridSearchCV(
-    ...         LogisticRegression(), {"C": [0.1, 1.0]},
+    ...         LogisticRegression(max_iter=1000), {"C": [0.1, 1.0]},
     ...         scoring=trusted_scorer("accuracy"), cv=3,
     ...     ).fit(X, y, trusted=trusted)
     >>> sorted(search.best_params_)
     ['C']
     """
     return TrustedScorer(scoring)
+
+
+class TrustedStratifiedKFold(StratifiedKFold):
+    """Stratified K-fold that gives every fold its share of the trusted rows.
+
+    Verified rows often sit together (a validation split appended after the
+    training rows), and a plain :class:`~sklearn.model_selection.StratifiedKFold`
+    then leaves most test folds without a trusted row to score, and most
+    training folds without one to learn from. This splitter stratifies on
+    the label *and* the ``trusted`` mask, which it requests through metadata
+    routing for ``split``, so a search passes it along with the scorer's.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds, at least 2.
+
+    shuffle : bool, default=False
+        Whether to shuffle each stratum before splitting.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffle when ``shuffle=True``.
+
+    See Also
+    --------
+    trusted_scorer : Scores each test fold on its trusted rows.
+
+    Notes
+    -----
+    A (class, trusted) stratum with fewer rows than ``n_splits`` is pooled
+    with the other rare strata of the same trusted flag, so a class with only
+    a few trusted rows does not make the split fail.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknoisy.model_selection import TrustedStratifiedKFold
+    >>> y = np.array([0, 1] * 10)
+    >>> trusted = np.arange(20) >= 16  # the last four rows were checked
+    >>> cv = TrustedStratifiedKFold(n_splits=2)
+    >>> [int(trusted[test].sum()) for _, test in cv.split(y, y, trusted=trusted)]
+    [2, 2]
+    """
+
+    __metadata_request__split = {"trusted": True}
+
+    def get_n_splits(self, X=None, y=None, groups=None, trusted=None):
+        """Return the number of folds.
+
+        Parameters
+        ----------
+        X, y, groups, trusted : object
+            Ignored; present because searches pass the split's metadata.
+
+        Returns
+        -------
+        n_splits : int
+            ``n_splits``.
+        """
+        return self.n_splits
+
+    def split(self, X, y, groups=None, trusted=None):
+        """Generate indices to split data into training and test sets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (only its length is used).
+
+        y : array-like of shape (n_samples,)
+            Labels, stratified with the mask.
+
+        groups : None
+            Ignored; present for API consistency.
+
+        trusted : array-like of shape (n_samples,) of bool
+            The rows whose labels are verified.
+
+        Yields
+        ------
+        train, test : ndarray
+            Indices of each fold's training and test rows.
+        """
+        if trusted is None:
+            raise ValueError(
+                "TrustedStratifiedKFold received no trusted mask: enable metadata "
+                "routing (sklearn.set_config(enable_metadata_routing=True)) and "
+                "pass trusted=mask to the search's fit, or to split() directly."
+            )
+        mask = check_trusted(trusted, _n_rows(X))
+        _, y_encoded = np.unique(np.asarray(y), return_inverse=True)
+        strata = 2 * y_encoded.ravel() + mask
+        values, counts = np.unique(strata, return_counts=True)
+        rare = np.isin(strata, values[counts < self.n_splits])
+        strata[rare] = 2 * (y_encoded.max() + 1) + mask[rare]
+        return super().split(X, strata)
 
 
 # --------------------------------------------------------------------------

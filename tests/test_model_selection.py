@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sknoisy.model_selection import (
     HarmCheck,
+    TrustedStratifiedKFold,
     compare_on_trusted,
     trusted_folds,
     trusted_scorer,
@@ -237,3 +238,43 @@ def test_compare_on_trusted_keeps_a_correction_only_if_it_wins_clearly(
     assert (check.n_better, check.n_worse) == (n_better, n_worse)
     assert check.harmful is harmful
     assert check.corrected_accuracy == pytest.approx(1 - n_worse / n)
+
+
+# ------------------------------------------------------ TrustedStratifiedKFold
+def test_trusted_stratified_kfold_spreads_clustered_trusted_rows():
+    y = np.array([0, 1, 2] * 40)
+    trusted = np.arange(len(y)) >= 90  # a validation split appended at the end
+    cv = TrustedStratifiedKFold(n_splits=5)
+    counts = [int(trusted[test].sum()) for _, test in cv.split(y, y, trusted=trusted)]
+    assert counts == [6] * 5
+    # A plain StratifiedKFold leaves most test folds without a trusted row.
+    from sklearn.model_selection import StratifiedKFold
+
+    plain = [int(trusted[t].sum()) for _, t in StratifiedKFold(5).split(y, y)]
+    assert plain.count(0) >= 3
+    assert cv.get_n_splits(y, y, trusted=trusted) == 5
+    with pytest.raises(ValueError, match="no trusted mask"):
+        next(cv.split(y, y))
+
+
+def test_trusted_stratified_kfold_pools_rare_strata():
+    y = np.array([0] * 20 + [1] * 20)
+    trusted = np.zeros(40, dtype=bool)
+    trusted[[0, 25]] = True  # one trusted row per class: rarer than the folds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        folds = list(TrustedStratifiedKFold(2).split(y, y, trusted=trusted))
+    assert sorted(int(trusted[test].sum()) for _, test in folds) == [1, 1]
+
+
+def test_search_with_trusted_folds_scores_every_fold(iris):
+    X, y, _ = iris
+    trusted = np.arange(len(y)) >= 120  # clustered at the end
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+            {"logisticregression__C": [0.1, 1.0]},
+            scoring=trusted_scorer("accuracy"),
+            cv=TrustedStratifiedKFold(3),
+        ).fit(X, y, trusted=trusted)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
