@@ -1609,6 +1609,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         They are never relabelled.
         """
         from ._rdia_ls import fit_network, make_rdia_ls_network, rdia_ls_split_sizes
+        from .adapters._skorch import fork_torch_rng
 
         if self.noise_rate is None:
             raise ValueError(
@@ -1625,11 +1626,11 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             negative_rate=self.negative_rate,
             legacy_loss=self.legacy_loss,
         )
-        X = _as_float32(X)
+        X = _as_float32(X, "X")
         clean = resolve_clean_data(self, X, y_enc, trusted, X_val, y_val, stacklevel=5)
         X_va = y_va = None
         if clean.source is not None:
-            X_va, y_va = _as_float32(clean.X), clean.y
+            X_va, y_va = _as_float32(clean.X, clean.source), clean.y
         trusted_mask = clean.trusted
         noisy = np.flatnonzero(~trusted_mask)
         fit_rows = (
@@ -1638,11 +1639,13 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             else noisy
         )
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
-        self.estimator_ = fit_network(
-            net, _safe_indexing(X, fit_rows), y_enc[fit_rows], seed, X_va, y_va
-        )
-
-        proba = self.estimator_.predict_proba(X)
+        # One private torch stream, seeded from random_state, for training
+        # and for the loss ranking (skorch's DataLoader draws from it).
+        with fork_torch_rng(net.device, seed):
+            self.estimator_ = fit_network(
+                net, _safe_indexing(X, fit_rows), y_enc[fit_rows], seed, X_va, y_va
+            )
+            proba = self.estimator_.predict_proba(X)
         rows = np.arange(n_samples)
         loss = -np.log(np.clip(proba[rows, y_enc], np.finfo(proba.dtype).tiny, None))
         n_clean, n_unsure, _ = rdia_ls_split_sizes(
@@ -1731,7 +1734,17 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
-        return _as_float32(X) if self._encoded_outputs else X
+        return _as_float32(X, "X") if self._encoded_outputs else X
+
+    def _estimator_output(self, method, X):
+        """``estimator_.<method>(X)``; a network's on a forked torch stream."""
+        if not self._encoded_outputs:
+            return getattr(self.estimator_, method)(X)
+        from .adapters._skorch import fork_torch_rng
+
+        # skorch's DataLoader draws a seed from the global torch stream.
+        with fork_torch_rng(self.estimator_.device):
+            return getattr(self.estimator_, method)(X)
 
     @available_if(estimator_has("predict"))
     def predict(self, X):
@@ -1748,7 +1761,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Predicted labels.
         """
         X = self._validated(X)
-        y_pred = self.estimator_.predict(X)
+        y_pred = self._estimator_output("predict", X)
         # skorch networks predict the encoded classes.
         return self.classes_[y_pred] if self._encoded_outputs else y_pred
 
@@ -1768,7 +1781,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             relabelling removed from the training rows).
         """
         X = self._validated(X)
-        proba = self.estimator_.predict_proba(X)
+        proba = self._estimator_output("predict_proba", X)
         return self._align(proba, 0.0)
 
     @available_if(estimator_has("predict_log_proba"))
@@ -1786,7 +1799,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Log-probabilities in the order of ``classes_``.
         """
         X = self._validated(X)
-        log_proba = self.estimator_.predict_log_proba(X)
+        log_proba = self._estimator_output("predict_log_proba", X)
         return self._align(log_proba, -np.inf)
 
     @available_if(estimator_has("decision_function"))
@@ -1805,7 +1818,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             class.
         """
         X = self._validated(X)
-        scores = self.estimator_.decision_function(X)
+        scores = self._estimator_output("decision_function", X)
         return self._align(scores, -np.inf) if scores.ndim == 2 else scores
 
     def _align(self, columns, fill):
@@ -1830,9 +1843,23 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return tags
 
 
-def _as_float32(X):
-    """``X`` as float32, the dtype of torch modules' weights."""
-    return X.astype(np.float32, copy=False)
+def _as_float32(X, name):
+    """``X`` as float32, the dtype of torch modules' weights.
+
+    Values beyond float32's range would become infinite, and the network's
+    outputs NaN for every row: an error naming ``name`` instead.
+    """
+    with np.errstate(over="ignore"):
+        X32 = X.astype(np.float32, copy=False)
+    values = X32.data if sparse.issparse(X32) else X32
+    if not np.all(np.isfinite(values)):
+        limit = np.finfo(np.float32).max
+        raise ValueError(
+            f"{name} holds values beyond the range of float32 (±{limit:.3g}), the "
+            "dtype of the network's weights; they would become infinite. Scale "
+            f"{name} (e.g. with StandardScaler) before fitting the network."
+        )
+    return X32
 
 
 def _apply_selection(y, selected, target, mode):

@@ -10,10 +10,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import clone
+from sklearn.utils.multiclass import check_classification_targets
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
-from skorch.dataset import Dataset
+from skorch.callbacks import Callback, EpochScoring
+from skorch.dataset import Dataset, ValidSplit
 from skorch.helper import predefined_split
+from skorch.utils import is_dataset, to_numpy
+
+from .adapters._skorch import fork_torch_rng
+
+# skorch's default validation split of NeuralNetClassifier.
+_DEFAULT_TRAIN_SPLIT = ValidSplit(5, stratified=True)
 
 # The paper's code clamps 1 - p_y from below before the log.
 _COMPLEMENT_FLOOR = 1e-7
@@ -207,6 +214,42 @@ class RDIALSSchedule(Callback):
                 group["betas"] = (self.decay_beta1, group["betas"][1])
 
 
+def _label_array(y):
+    return np.asarray(to_numpy(y) if isinstance(y, torch.Tensor) else y)
+
+
+def _encode_labels(classes, y):
+    """Index of every label of ``y`` in ``classes`` (int64).
+
+    skorch's own convention, ``y`` already encoded as ``0 .. n_classes - 1``
+    with ``classes`` naming the classes, is kept when ``y`` holds integers
+    that are not labels of ``classes``.
+    """
+    y = _label_array(y)
+    classes = np.asarray(classes)
+    order = np.argsort(classes, kind="stable")
+    sorted_classes = classes[order]
+    pos = np.clip(np.searchsorted(sorted_classes, y), 0, len(classes) - 1)
+    found = sorted_classes[pos] == y
+    if np.all(found):
+        return order[pos].astype(np.int64)
+    if np.issubdtype(y.dtype, np.integer) and np.all((y >= 0) & (y < len(classes))):
+        return y.astype(np.int64)
+    raise ValueError(
+        f"y holds labels that are not in classes_ ({classes.tolist()}): "
+        f"{np.unique(y[~found])[:5].tolist()}."
+    )
+
+
+def _encoded_accuracy(net, X, y):
+    """Accuracy of the network's argmax against encoded labels."""
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+
+
+def _encoded_accuracy_scoring():
+    return EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False)
+
+
 def _check_rate(name, value, *, allow_none=False):
     if value is None and allow_none:
         return
@@ -242,7 +285,81 @@ class RDIALSMixin:
 
     @property
     def _default_callbacks(self):
-        return [*super()._default_callbacks, ("rdia_ls_schedule", RDIALSSchedule())]
+        callbacks = [
+            # The datasets hold the encoded labels, the predictions the
+            # labels of classes_: score accuracy on the encoded ones.
+            (name, _encoded_accuracy_scoring() if name == "valid_acc" else callback)
+            for name, callback in super()._default_callbacks
+        ]
+        return [*callbacks, ("rdia_ls_schedule", RDIALSSchedule())]
+
+    def check_data(self, X, y):
+        """Check the training data; ``y`` must hold class labels.
+
+        Parameters
+        ----------
+        X : input data, compatible with skorch.dataset.Dataset
+            Input data.
+
+        y : array-like of shape (n_samples,) or None
+            Labels; continuous values are rejected, as scikit-learn's
+            classifiers reject them.
+        """
+        super().check_data(X, y)
+        if y is not None:
+            check_classification_targets(_label_array(y))
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Return the training and validation datasets, with encoded labels.
+
+        Labels may be of any type (strings, floats); the network trains on
+        their index in ``classes_``, ``0 .. n_classes - 1``, and the
+        validation split stratifies on that index. A
+        :class:`~skorch.dataset.Dataset` passed as ``X`` is used as it is, so
+        its labels must already be encoded.
+
+        Parameters
+        ----------
+        X : input data, compatible with skorch.dataset.Dataset
+            Input data.
+
+        y : array-like of shape (n_samples,), default=None
+            Labels, each one in ``classes_``.
+
+        **fit_params : dict
+            Passed to the ``train_split``.
+
+        Returns
+        -------
+        dataset_train, dataset_valid : torch.utils.data.Dataset
+            ``dataset_valid`` is None without a ``train_split``.
+        """
+        if y is not None and not is_dataset(X):
+            y = _encode_labels(self.classes_, y)
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def predict(self, X):
+        """Predict the labels of ``classes_``, in their own type.
+
+        Parameters
+        ----------
+        X : input data, compatible with skorch.dataset.Dataset
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The label of the largest probability.
+        """
+        proba = self.predict_proba(X)
+        classes = self.classes_
+        if proba.shape[1] != len(classes):
+            raise ValueError(
+                f"The module returns {proba.shape[1]} columns but classes_ holds "
+                f"{len(classes)} labels; pass classes= with every label, or size "
+                "the module's output to the number of classes."
+            )
+        return classes[proba.argmax(axis=1)]
 
     def _validate_params(self):
         super()._validate_params()
@@ -286,6 +403,12 @@ class RDIALSMixin:
         -------
         log_proba : torch.Tensor of shape (batch_size, n_classes)
         """
+        if y_pred.ndim != 2:
+            raise ValueError(
+                "RDIA-LS needs module outputs of shape (batch_size, n_classes); got "
+                f"shape {tuple(y_pred.shape)} (a 1-d X, or a module without a "
+                "class dimension)."
+            )
         if isinstance(self.criterion_, torch.nn.CrossEntropyLoss):
             return F.log_softmax(y_pred, dim=1)
         if isinstance(self.criterion_, torch.nn.NLLLoss):
@@ -353,6 +476,12 @@ class RDIALSClassifier(RDIALSMixin, NeuralNetClassifier):
     plain :class:`~skorch.NeuralNetClassifier`. For a subclass of that, put
     :class:`RDIALSMixin` first in the bases of your own class.
 
+    Labels may be of any type: the network trains on their index in
+    ``classes_`` (``classes``, or the sorted labels of ``y``), and
+    :meth:`predict` returns labels of ``classes_``. A
+    :class:`~skorch.dataset.Dataset` passed as ``X`` or as validation split
+    must hold the encoded labels ``0 .. n_classes - 1``.
+
     Parameters
     ----------
     module : torch module (class or instance)
@@ -361,6 +490,16 @@ class RDIALSClassifier(RDIALSMixin, NeuralNetClassifier):
 
     *args
         Further positional arguments of :class:`~skorch.NeuralNetClassifier`.
+
+    criterion : torch criterion (class), default=torch.nn.NLLLoss
+        ``torch.nn.CrossEntropyLoss`` or ``torch.nn.NLLLoss``; it scores the
+        validation batches.
+
+    train_split : callable or None, default=ValidSplit(5, stratified=True)
+        skorch's validation split.
+
+    classes : array-like of shape (n_classes,), default=None
+        The class labels; None means the sorted labels of ``y``.
 
     noise_rate : float in [0, 1)
         Estimated share of wrong labels: the forget rate. Required.
@@ -396,6 +535,34 @@ class RDIALSClassifier(RDIALSMixin, NeuralNetClassifier):
     (200,)
     """
 
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=torch.nn.NLLLoss,
+        train_split=_DEFAULT_TRAIN_SPLIT,
+        classes=None,
+        noise_rate=None,
+        gamma=0.5,
+        negative_rate=None,
+        legacy_loss=False,
+        **kwargs,
+    ):
+        # The signature of skorch's NeuralNetClassifier plus RDIA-LS's own
+        # parameters: scikit-learn reads the parameters from it.
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            train_split=train_split,
+            classes=classes,
+            noise_rate=noise_rate,
+            gamma=gamma,
+            negative_rate=negative_rate,
+            legacy_loss=legacy_loss,
+            **kwargs,
+        )
+
 
 def make_rdia_ls_network(estimator, n_classes, **params):
     """Build an unfitted RDIA-LS network from a skorch classifier.
@@ -403,9 +570,9 @@ def make_rdia_ls_network(estimator, n_classes, **params):
     Parameters
     ----------
     estimator : skorch.NeuralNetClassifier
-        A plain :class:`~skorch.NeuralNetClassifier`, whose parameters are
-        carried over, or a network that mixes in :class:`RDIALSMixin`, which
-        is cloned. Never modified.
+        A plain :class:`~skorch.NeuralNetClassifier`, whose cloned
+        parameters are carried over, or a network that mixes in
+        :class:`RDIALSMixin`, which is cloned. Never modified, nor its module.
 
     n_classes : int
         Number of classes; labels are encoded as ``0 .. n_classes - 1``.
@@ -422,7 +589,9 @@ def make_rdia_ls_network(estimator, n_classes, **params):
     if isinstance(estimator, RDIALSMixin):
         net = clone(estimator)
     elif type(estimator) is NeuralNetClassifier:
-        net = RDIALSClassifier(**estimator.get_params(deep=False))
+        # Cloned first: a module (or callback) instance is deep-copied, so
+        # training never touches the caller's objects.
+        net = RDIALSClassifier(**clone(estimator).get_params(deep=False))
     else:
         raise TypeError(
             "RDIA-LS trains a skorch NeuralNetClassifier; got "
@@ -457,8 +626,5 @@ def fit_network(net, X, y, seed, X_val=None, y_val=None):
     """
     if X_val is not None:
         net.set_params(train_split=predefined_split(Dataset(X_val, y_val)))
-    device = torch.device(net.device or "cpu")
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    with fork_torch_rng(net.device, seed):
         return net.fit(X, y)

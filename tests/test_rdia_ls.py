@@ -472,3 +472,195 @@ def test_gamma_is_tuned_on_the_trusted_rows_in_an_imblearn_pipeline(blobs):
     rdia = search.best_estimator_.named_steps["rdiarelabeler"]
     np.testing.assert_array_equal(rdia.validation_mask_, trusted)
     assert search.best_estimator_.score(X, labels) > 0.9
+
+
+# ------------------------------------------------- reliability (issue 13)
+def _module_weights(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_relabeler_clones_the_network_and_leaves_it_untouched(blobs):
+    X, _, noisy = blobs
+    module = MLP()
+    before = _module_weights(module)
+    base = _net(module=module, max_epochs=3)
+    params = base.get_params(deep=False)
+    rdia = RDIARelabeler(base, noise_rate=0.3, random_state=0)
+    first = rdia.fit(X, noisy).predict_proba(X)
+    assert rdia.estimator_.module_ is not module
+    after = _module_weights(module)
+    assert all(torch.equal(before[k], after[k]) for k in before), "trained in place"
+    assert base.get_params(deep=False).keys() == params.keys()
+    assert all(base.get_params(deep=False)[k] is v for k, v in params.items())
+    assert not hasattr(base, "module_")
+    # Same random_state, same result: no state leaks from the first fit.
+    second = RDIARelabeler(base, noise_rate=0.3, random_state=0).fit(X, noisy)
+    np.testing.assert_array_equal(first, second.predict_proba(X))
+
+    # An initialized network keeps its weights too.
+    base = _net(max_epochs=3).initialize()
+    before = _module_weights(base.module_)
+    RDIARelabeler(base, noise_rate=0.3, random_state=0).fit(X, noisy)
+    after = _module_weights(base.module_)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize("where", ["X", "X_val"])
+def test_values_beyond_float32_are_an_error_naming_the_input(blobs, where):
+    X, labels, noisy = blobs
+    X64 = X.astype(np.float64)
+    X_bad = X64.copy()
+    X_bad[450, 0] = 1e39
+    copy = X_bad.copy()
+    rdia = RDIARelabeler(_net(max_epochs=1), noise_rate=0.3, random_state=0)
+    with pytest.raises(ValueError, match=rf"^{where} holds values beyond .*float32"):
+        if where == "X":
+            rdia.fit(X_bad, noisy)
+        else:
+            rdia.fit(X64[:400], noisy[:400], X_val=X_bad[400:], y_val=labels[400:])
+    np.testing.assert_array_equal(X_bad, copy)
+    # At prediction time as well, rather than NaN probabilities.
+    rdia.fit(X64, noisy)
+    with pytest.raises(ValueError, match=r"^X holds values beyond"):
+        rdia.predict_proba(X_bad)
+    assert np.all(np.isfinite(rdia.predict_proba(X64)))
+
+
+def test_relabeler_leaves_the_global_torch_random_state_alone(blobs):
+    X, _, noisy = blobs
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    rdia = RDIARelabeler(_net(max_epochs=2), noise_rate=0.3, random_state=0)
+    proba = rdia.fit(X, noisy).predict_proba(X)
+    rdia.predict(X)
+    assert torch.equal(torch.get_rng_state(), state)
+    # Still reproducible, whatever the global state.
+    torch.manual_seed(456)
+    again = RDIARelabeler(_net(max_epochs=2), noise_rate=0.3, random_state=0)
+    np.testing.assert_array_equal(proba, again.fit(X, noisy).predict_proba(X))
+
+
+def test_network_constructor_is_explicit_and_clones():
+    import inspect
+
+    from sklearn.base import clone
+
+    parameters = inspect.signature(RDIALSClassifier).parameters
+    for name in ["module", "criterion", "train_split", "classes", "noise_rate"]:
+        assert name in parameters
+    net = RDIALSClassifier(
+        MLP,
+        criterion=nn.CrossEntropyLoss,
+        noise_rate=0.3,
+        gamma=0.2,
+        lr=0.05,
+        module__n_hidden=5,
+        classes=["a", "b"],
+    )
+    params = net.get_params(deep=False)
+    assert params["module"] is MLP and params["noise_rate"] == 0.3
+    cloned = clone(net)
+    assert type(cloned) is RDIALSClassifier
+    assert cloned.get_params(deep=False).keys() == params.keys()
+    for key, value in cloned.get_params(deep=False).items():
+        assert value == params[key] or type(value) is type(params[key]), key
+
+
+class _ZeroLazyLinear(nn.LazyLinear):
+    # Deterministic initialisation: the checks fit twice and compare.
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            nn.init.zeros_(self.weight)
+            nn.init.zeros_(self.bias)
+
+
+class _AnyFeatures(nn.Module):
+    def __init__(self, n_out=3):
+        super().__init__()
+        self.linear = _ZeroLazyLinear(n_out)
+
+    def forward(self, X):
+        return self.linear(X.float())
+
+
+def test_network_passes_the_scikit_learn_checks_skorch_passes():
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    params = {
+        "criterion": nn.CrossEntropyLoss,
+        "max_epochs": 2,
+        "train_split": None,
+        "verbose": 0,
+        "classes": [0, 1, 2],
+    }
+    failed = {}
+    for name, net in [
+        ("skorch", NeuralNetClassifier(_AnyFeatures, **params)),
+        ("rdia_ls", RDIALSClassifier(_AnyFeatures, noise_rate=0.2, **params)),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results = check_estimator(net, on_fail=None)
+        failed[name] = {r["check_name"] for r in results if r["status"] == "failed"}
+    assert failed["rdia_ls"] <= failed["skorch"], failed["rdia_ls"] - failed["skorch"]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [["cat", "dog", "eel"], [0.0, 1.0, 2.0], [5, 7, 9]],
+    ids=["str", "float", "int"],
+)
+def test_network_labels_are_classes(labels):
+    rng = np.random.default_rng(0)
+    y_enc = rng.integers(0, 3, 300)
+    X = (rng.normal(size=(300, 2)) + 6 * np.c_[y_enc == 1, y_enc == 2]).astype(
+        np.float32
+    )
+    labels = np.asarray(labels)
+    y = labels[y_enc]
+
+    def fit(y):
+        net = RDIALSClassifier(
+            MLP,
+            module__n_classes=3,
+            criterion=nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            lr=0.02,
+            noise_rate=0.1,
+            max_epochs=15,
+            verbose=0,
+            iterator_train__shuffle=True,
+        )
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            return net.fit(X, y)
+
+    # The same network trained on the encoded labels, skorch's convention.
+    reference = fit(y_enc)
+    net = fit(y)
+    np.testing.assert_array_equal(net.classes_, labels)
+    pred = net.predict(X)
+    assert pred.dtype == labels.dtype
+    np.testing.assert_array_equal(pred, labels[reference.predict(X)])
+    assert np.mean(pred == y) > 0.8
+    # The default validation split scores accuracy on the same labels.
+    valid_acc = net.history[-1, "valid_acc"]
+    assert valid_acc == reference.history[-1, "valid_acc"] and valid_acc > 0.8
+    # Through RDIARelabeler as well.
+    rdia = RDIARelabeler(_net(module__n_classes=3), noise_rate=0.1, random_state=0)
+    pred = rdia.fit(X, y).predict(X)
+    assert pred.dtype == labels.dtype
+    np.testing.assert_array_equal(pred, labels[rdia.predict_proba(X).argmax(1)])
+    assert np.mean(pred == y) > 0.8
+
+
+def test_network_rejects_continuous_labels(blobs):
+    X, _, _ = blobs
+    y = np.linspace(0, 1, len(X))
+    net = RDIALSClassifier(MLP, criterion=nn.CrossEntropyLoss, noise_rate=0.2)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        net.fit(X, y)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        RDIARelabeler(_net(), noise_rate=0.2).fit(X, y)

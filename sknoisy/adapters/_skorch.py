@@ -20,6 +20,30 @@ _INT32_MAX = np.iinfo(np.int32).max
 _INFERENCE_CHUNK = 4096
 
 
+@contextmanager
+def fork_torch_rng(device="cpu", seed=None):
+    """Run torch code on a forked random stream, seeded by ``seed`` if given.
+
+    The global torch random state (CPU, and ``device`` when it is a CUDA
+    device) is restored on exit, so that fitting or predicting never
+    advances the caller's stream.
+
+    Parameters
+    ----------
+    device : str or torch.device, default="cpu"
+        The device the code runs on; None means the CPU.
+
+    seed : int, default=None
+        Seed of the forked stream; None continues from the global state.
+    """
+    device = torch.device(device or "cpu")
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
 class SkorchAdapter(ModelAdapter):
     """Drive a skorch ``NeuralNetClassifier`` for the noisy-label methods.
 
@@ -92,10 +116,8 @@ class SkorchAdapter(ModelAdapter):
     @contextmanager
     def _private_rng(self, seed=None):
         """Run torch code on the adapter's own random stream."""
-        with torch.random.fork_rng(devices=self._cuda_devices()):
-            if seed is not None:
-                torch.manual_seed(seed)
-            elif self._rng_states is not None:
+        with fork_torch_rng(self.device, seed):
+            if seed is None and self._rng_states is not None:
                 cpu_state, cuda_state = self._rng_states
                 torch.set_rng_state(cpu_state)
                 if cuda_state is not None:
