@@ -16,7 +16,8 @@ from . import (
 )
 from ._agra import AGRAClassifier
 from ._alc import RobustActiveLabelCorrector
-from ._prune4rel import DivideMixLiteClassifier, Prune4ReLSelector
+from ._divide_mix_lite import DivideMixLiteClassifier
+from ._prune4rel import Prune4ReLSelector
 from ._rdia import RDIARelabeler
 from .linear_model import SoftmaxRegression
 

@@ -1,4 +1,4 @@
-"""Tests of Prune4ReLSelector, its baselines and DivideMixLiteClassifier."""
+"""Tests of Prune4ReLSelector and its baselines."""
 
 import pickle
 import tracemalloc
@@ -581,16 +581,6 @@ def test_proba_adapter_exposes_the_mlp_hidden_layer():
         make_adapter(MLPClassifier(), 3)
 
 
-def test_divide_mix_lite_relabels_towards_the_truth():
-    X, y = load_iris(return_X_y=True)
-    y_noisy = make_label_noise(y, 0.3, random_state=0)
-    labels = np.array(["setosa", "versicolor", "virginica"])
-    clf = DivideMixLiteClassifier(random_state=0).fit(X, labels[y_noisy])
-    assert (clf.y_relabeled_ == labels[y]).mean() > (y_noisy == y).mean() + 0.1
-    assert clf.noisy_mask_.any()
-    assert clf.predict_proba(X).shape == (150, 3)
-
-
 def test_skorch_warm_up_embeddings_and_relabeler():
     torch = pytest.importorskip("torch")
     skorch = pytest.importorskip("skorch")
@@ -695,14 +685,10 @@ def test_train_on_trusted_false_holds_the_trusted_rows_out():
     )
 
 
-def test_the_relabeling_model_never_relabels_trusted_rows():
-    X, y_noisy, y, trusted = _digits_with_trusted(rate=0.45)
-    clf = DivideMixLiteClassifier(random_state=0).fit(X, y_noisy, trusted=trusted)
-    assert not clf.noisy_mask_[trusted].any()
-    np.testing.assert_array_equal(clf.y_relabeled_[trusted], y[trusted])
-    plain = DivideMixLiteClassifier(random_state=0).fit(X, y_noisy)
-    assert plain.noisy_mask_[trusted].any()  # the mask made the difference
-    # The selector hands the kept trusted rows to the re-labeling model.
+def test_the_selector_hands_the_trusted_rows_to_the_relabeling_model():
+    # The re-labeling model's own handling of trusted rows is tested in
+    # test_divide_mix_lite.py.
+    X, y_noisy, _, trusted = _digits_with_trusted(rate=0.45)
     selector = Prune4ReLSelector(random_state=0).fit(X, y_noisy, trusted=trusted)
     kept_trusted = trusted[selector.sample_indices_]
     assert kept_trusted.sum() == trusted.sum()

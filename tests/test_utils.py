@@ -63,3 +63,23 @@ def test_estimator_has_checks_the_fitted_model_then_the_base_or_default():
     assert has_proba(fitted)
     assert accepts_sparse(LogisticRegression())
     assert not accepts_sparse(object())
+
+
+def test_as_series_like_keeps_the_callers_container():
+    import numpy as np
+    import pytest
+
+    from sknoisy.utils._output import as_series_like
+
+    values = np.array([3, 4, 5])
+    assert as_series_like([0, 1, 2], values) is values
+    assert as_series_like(np.zeros(3), values) is values
+    pd = pytest.importorskip("pandas")
+    y = pd.Series([0, 1, 2, 3], index=[10, 11, 12, 13], name="label")
+    full = as_series_like(y, np.arange(4))
+    assert isinstance(full, pd.Series) and full.name == "label"
+    assert list(full.index) == [10, 11, 12, 13]
+    kept = as_series_like(y, values, rows=np.array([0, 2, 3]))
+    assert list(kept.index) == [10, 12, 13] and list(kept) == [3, 4, 5]
+    # A one-column DataFrame is not a Series: its values come back as given.
+    assert as_series_like(y.to_frame(), values) is values
