@@ -28,7 +28,7 @@ from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_on_trusted, trusted_folds
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._sparse import take_rows
-from .utils._validation import resolve_clean_data
+from .utils._validation import check_wrapped_params, resolve_clean_data
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -775,6 +775,7 @@ class AGRAClassifier(
         self._alternative = self._encoded_alternative_label()
         clean = resolve_clean_data(self, X, y_enc, trusted, X_val, y_val, stacklevel=3)
         base = base_estimator(self)
+        check_wrapped_params(base)
         n_samples = X.shape[0]
         # One row space for both sources of clean labels: the rows of X,
         # followed by X_val's, which are never trained on.

@@ -20,13 +20,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._rdia import _like
 from .adapters import make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_on_trusted, trusted_folds
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
-from .utils._validation import check_trusted, encode_labels
+from .utils._output import as_series_like
+from .utils._validation import check_trusted, check_wrapped_params, encode_labels
 from .utils._verbose import ProgressLogger
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -276,6 +276,18 @@ def _propagation_select(scores, laplacian, n_select, rate, steps, propagation):
             field = field - _diffuse(mass, laplacian, rate, steps)
         field[pick] = 0.0
     return picks
+
+
+def _check_fits_float32(X):
+    """Reject values the float32 neighbour graph cannot hold, before training."""
+    values = X.data if sparse.issparse(X) else X
+    limit = np.finfo(np.float32).max
+    if values.size and np.abs(values).max() > limit:
+        raise ValueError(
+            "X holds values too large for float32 (largest magnitude "
+            f"{np.abs(values).max():.3g} > {limit:.3g}): the neighbour graph "
+            "of the queries is built in float32. Rescale X."
+        )
 
 
 def _new_round():
@@ -881,9 +893,10 @@ class RobustActiveLabelCorrector(
         if annotator is not None:
             self.run(annotator)
         if self.train_on_trusted or not self._trusted.any():
-            return X, _like(y, self.labels_)
+            return X, as_series_like(y, self.labels_)
         keep = np.flatnonzero(~self._trusted)
-        return _safe_indexing(X, keep), _safe_indexing(_like(y, self.labels_), keep)
+        labels = as_series_like(y, self.labels_)
+        return _safe_indexing(X, keep), _safe_indexing(labels, keep)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def start(self, X, y, trusted=None):
@@ -913,6 +926,8 @@ class RobustActiveLabelCorrector(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         check_classification_targets(y)
+        _check_fits_float32(X)
+        check_wrapped_params(base_estimator(self))
         self._trusted = check_trusted(trusted, X.shape[0])
         if not self.train_on_trusted and self._trusted.all():
             raise ValueError(
@@ -1377,6 +1392,14 @@ class RobustActiveLabelCorrector(
                 f"{indices.size} indices; it must return one label per index."
             )
         answered = ~abstained
+        if values.dtype.kind == "b" and self.classes_.dtype.kind != "b":
+            # numpy compares True == 1, which would turn yes/no answers
+            # into the classes 1 and 0 silently.
+            raise ValueError(
+                "The annotator returned boolean labels, but the classes_ of y "
+                f"are {self.classes_.tolist()} ({self.classes_.dtype}); it must "
+                "return labels in the label space of y."
+            )
         encoded = encode_labels(
             values[answered], self.classes_, "The annotator's labels", "classes_"
         )

@@ -40,6 +40,7 @@ from .utils._meta import (
     estimator_has,
     seed_estimator,
 )
+from .utils._output import as_series_like
 from .utils._validation import resolve_clean_data
 from .utils._verbose import ProgressLogger
 
@@ -1263,7 +1264,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : RDIARelabeler
             Fitted estimator.
         """
-        self._fit(X, y, X_val, y_val, trusted)
+        self._fit_or_forget(X, y, X_val, y_val, trusted)
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -1306,12 +1307,29 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             The new labels in the label space of ``y`` (a pandas Series when
             ``y`` is one).
         """
-        self._fit(X, y, X_val, y_val, trusted)
+        self._fit_or_forget(X, y, X_val, y_val, trusted)
         y_out = self.y_relabeled_
         keep = self.sample_indices_
         if len(keep) == len(y_out):
-            return X, _like(y, y_out)
-        return _safe_indexing(X, keep), _like(y, y_out[keep], keep)
+            return X, as_series_like(y, y_out)
+        if sparse.issparse(X) and X.format not in ("csr", "csc"):
+            # COO, DIA, ... cannot be indexed by rows; the rows come back as CSR.
+            X = X.tocsr()
+        return _safe_indexing(X, keep), as_series_like(y, y_out[keep], keep)
+
+    def _fit_or_forget(self, X, y, X_val, y_val, trusted):
+        """``_fit``; a fit that fails leaves the estimator unfitted.
+
+        Attributes are set as the fit goes, so a failure half-way would mix
+        the new ``classes_`` with the previous ``estimator_``.
+        """
+        try:
+            self._fit(X, y, X_val, y_val, trusted)
+        except BaseException:
+            for name in [v for v in vars(self) if v.endswith("_")]:
+                if not name.startswith("__"):
+                    delattr(self, name)
+            raise
 
     def _fit(self, X, y, X_val, y_val, trusted):
         X, y = validate_data(
@@ -1364,6 +1382,13 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         train_idx = np.flatnonzero(~val_mask)
         X_tr = _safe_indexing(X, train_idx) if val_mask.any() else X
         y_tr = y_enc[train_idx]
+        if not y_va.size:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} held out no row of "
+                f"the {n_samples} samples: a row is held out only from a class "
+                "with at least two rows. RDIA needs validation labels of at least "
+                "two classes; pass more rows, trusted= or X_val=, y_val=."
+            )
         if len(np.unique(y_va)) < 2:
             raise ValueError(
                 "The validation set holds a single class "
@@ -1867,11 +1892,3 @@ def _apply_selection(y, selected, target, mode):
     if mode == "relabel":
         return np.where(selected, target, y)
     return y[~selected]
-
-
-def _like(y, values, rows=None):
-    """Return ``values`` as a pandas Series like ``y`` when ``y`` is one."""
-    if hasattr(y, "iloc") and hasattr(y, "index") and getattr(y, "ndim", 1) == 1:
-        index = y.index if rows is None else y.index[rows]
-        return type(y)(values, index=index, name=y.name)
-    return values

@@ -952,3 +952,24 @@ def test_skorch_net_trains_with_trusted_rows():
     if agra.fallback_:
         # The plain net, served through the adapter.
         assert agra.estimator_.history[-1]["epoch"] == 2
+
+
+# Issue 14 item 5: AGRA trains its base model step by step, never through its
+# fit, so the base model's own parameter constraints are checked up front.
+@pytest.mark.parametrize(
+    "param, value",
+    [("lr", -1), ("max_epochs", 0), ("batch_size", 0), ("lr", "0.1")],
+)
+@pytest.mark.parametrize("in_pipeline", [False, True])
+def test_base_model_parameters_are_validated(param, value, in_pipeline):
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    y = (X[:, 0] > 0).astype(int)
+    base = SoftmaxRegression(**{param: value})
+    where = f"estimator__{param}"
+    if in_pipeline:
+        base = make_pipeline(StandardScaler(), base)
+        where = f"estimator__softmaxregression__{param}"
+    agra = AGRAClassifier(base, fallback=False, random_state=0)
+    with pytest.raises(ValueError, match=f"{where}: The '{param}' parameter of "):
+        agra.fit(X, y)

@@ -909,3 +909,45 @@ def test_noise_score_ranks_the_given_wrong_labels(blobs):
     # Scores of the *given* labels: queried rows keep their high score.
     # (chance is 0.5; on these overlapping blobs some clean rows score high)
     assert roc_auc_score(y != y_noisy, alc.noise_score_) > 0.75
+
+
+# ------------------------------------------------ issue 14, items 5 and 6
+# ALC trains its base model epoch by epoch, never through its fit, so the
+# base model's own parameter constraints are checked up front.
+@pytest.mark.parametrize(
+    "param, value",
+    [("lr", -1), ("max_epochs", 0), ("batch_size", 0), ("lr", "0.1")],
+)
+def test_base_model_parameters_are_validated(blobs, param, value):
+    X, _, y_noisy = blobs
+    alc = _corrector(estimator=SoftmaxRegression(**{param: value}))
+    with pytest.raises(
+        ValueError, match=f"estimator__{param}: The '{param}' parameter of "
+    ):
+        alc.fit(X, y_noisy)
+    assert not hasattr(alc, "history_")  # rejected before any training
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_values_too_large_for_float32_are_rejected_up_front(blobs, fmt):
+    X, _, y_noisy = blobs
+    X = X.copy()
+    X[0, 0] = 1e300
+    if fmt == "csr":
+        X = sparse.csr_matrix(X)
+    alc = _corrector(budget=5)
+    with pytest.raises(ValueError, match=r"^X holds values too large for float32"):
+        alc.fit(X, y_noisy, annotator=lambda i: y_noisy[i])
+    assert not hasattr(alc, "history_")  # rejected before any training
+
+
+def test_boolean_answers_for_integer_classes_are_rejected(blobs):
+    X, y, _ = blobs
+    y2 = (y > 0).astype(int)  # classes 0 and 1, which True/False compare equal to
+    alc = _corrector(budget=5)
+    with pytest.raises(ValueError, match="annotator returned boolean labels"):
+        alc.fit(X, y2, annotator=lambda i: y2[i].astype(bool))
+    # Boolean classes take boolean answers.
+    y_bool = y2.astype(bool)
+    alc = _corrector(budget=5).fit(X, y_bool, annotator=lambda i: y_bool[i])
+    assert alc.labels_.dtype == bool and len(alc.queried_) == 5

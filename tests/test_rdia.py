@@ -898,3 +898,49 @@ def test_routing_requests_trusted_on_fit_and_fit_resample():
         routing = rdia.get_metadata_routing()
         assert routing.fit.requests["trusted"] is True
         assert routing.fit_resample.requests["trusted"] is True
+
+
+# ------------------------------------------------------- issue 14, item 6
+@pytest.mark.parametrize(
+    "params", [{"mode": "drop"}, {"train_on_trusted": False}], ids=["drop", "trusted"]
+)
+def test_fit_resample_accepts_coo_when_rows_are_dropped(wine, params):
+    X_tr, y_noisy, X_va, y_va = wine
+    X = np.vstack([X_tr, X_va])
+    y = np.concatenate([y_noisy, y_va])
+    trusted = np.r_[np.zeros(len(y_noisy), bool), np.ones(len(y_va), bool)]
+    X_csr, y_csr = _rdia(_tight(), **params).fit_resample(
+        sparse.csr_matrix(X), y, trusted=trusted
+    )
+    X_coo, y_coo = _rdia(_tight(), **params).fit_resample(
+        sparse.coo_matrix(X), y, trusted=trusted
+    )
+    assert X_coo.shape[0] < X.shape[0]  # rows were dropped
+    assert sparse.issparse(X_coo)
+    np.testing.assert_array_equal(X_coo.toarray(), X_csr.toarray())
+    np.testing.assert_array_equal(y_coo, y_csr)
+
+
+def test_two_rows_give_a_named_error_not_an_index_error():
+    X, y = [[0.0], [1.0]], [0, 1]
+    with pytest.raises(ValueError, match="fit received none"):
+        RDIARelabeler().fit(X, y)
+    # The hold-out cannot take a row from a class of one row.
+    with pytest.warns(UserWarning, match="holds out"):
+        with pytest.raises(ValueError, match=r"validation_fraction=0\.5 held out no"):
+            RDIARelabeler(validation_fraction=0.5).fit(X, y)
+
+
+def test_failed_refit_leaves_the_estimator_unfitted(wine):
+    X_tr, y_noisy, X_va, y_va = wine
+    rdia = _rdia(_tight()).fit(X_tr, y_noisy, X_val=X_va, y_val=y_va)
+    rdia.predict(X_va)
+    # A refit on new classes that fails after classes_ is set (the
+    # validation rows hold a single class) must not pair the new classes_
+    # with the previous model.
+    y_new = y_noisy + 10
+    with pytest.raises(ValueError, match="single class"):
+        rdia.fit(X_tr, y_new, X_val=X_va[:1], y_val=y_new[:1])
+    assert not hasattr(rdia, "classes_") and not hasattr(rdia, "estimator_")
+    with pytest.raises(NotFittedError):
+        rdia.predict(X_va)

@@ -1,9 +1,12 @@
 """Input validation helpers shared by the estimators."""
 
+import re
 import warnings
 
 import numpy as np
+from sklearn import get_config
 from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import (
     _num_samples,
     check_array,
@@ -256,3 +259,50 @@ def resolve_clean_data(estimator, X, y_encoded, trusted, X_val, y_val, stackleve
         return CleanData(None, mask, None, None)
     rows = np.flatnonzero(mask)
     return CleanData("trusted", mask, _safe_indexing(X, rows), y_encoded[rows])
+
+
+def check_wrapped_params(estimator, name="estimator"):
+    """Validate a wrapped model's parameters with its own constraints.
+
+    Meta-estimators that train their base model step by step (AGRA, ALC)
+    never call its ``fit``, so its ``_parameter_constraints`` would
+    otherwise go unchecked and a bad setting (``lr=-1``) would train
+    silently. The steps of a Pipeline are checked too. Objects without
+    ``_parameter_constraints`` (skorch nets) are skipped.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The wrapped model; not modified.
+
+    name : str, default="estimator"
+        Name of the meta-estimator's parameter that holds it, used in the
+        error message.
+
+    Raises
+    ------
+    InvalidParameterError
+        A ``ValueError`` (and ``TypeError``) naming the wrapped parameter,
+        when one breaks the model's constraints.
+    """
+    if get_config()["skip_parameter_validation"]:
+        return
+    models = [(name, estimator)]
+    for step_name, step in getattr(estimator, "steps", None) or []:
+        models.append((f"{name}__{step_name}", step))
+    for prefix, model in models:
+        # scikit-learn's _validate_params checks _parameter_constraints;
+        # skorch's method of the same name checks something else (and
+        # rejects the module__ settings the adapters add), so it is skipped.
+        if not (
+            hasattr(model, "_parameter_constraints")
+            and hasattr(model, "_validate_params")
+        ):
+            continue
+        try:
+            model._validate_params()
+        except InvalidParameterError as exc:
+            # Name the setting as the meta-estimator's set_params spells it.
+            found = re.match(r"The '(\w+)' parameter", str(exc))
+            where = f"{prefix}__{found[1]}" if found else prefix
+            raise InvalidParameterError(f"{where}: {exc}") from exc
