@@ -25,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 from _report import Report, markdown_table
-from grid import gold_cell, load_source, own_base, seeded, single_threaded, stack
+from grid import gold_cell, load_source, own_base, single_threaded, stack
 
 from sknoisy import AGRAClassifier
+from sknoisy.utils._meta import seed_estimator
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CELLS = (
@@ -56,7 +57,7 @@ def run_cell(source, name, kind, rate, seed):
     n_noisy, n_trusted = len(cell["y_train"]), len(cell["y_val"])
     trusted = np.r_[np.zeros(n_noisy, dtype=bool), np.ones(n_trusted, dtype=bool)]
     n_classes = len(np.unique(y))
-    plain = seeded(own_base("AGRA", n_classes), seed).fit(X, y)
+    plain = seed_estimator(own_base("AGRA", n_classes), seed).fit(X, y)
     plain_accuracy = 100.0 * plain.score(cell["X_test"], cell["y_test"])
     start = time.perf_counter()
     agra = AGRAClassifier(random_state=seed).fit(X, y, trusted=trusted)

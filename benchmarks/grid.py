@@ -76,6 +76,7 @@ from sknoisy import (
 from sknoisy.datasets import load_mnist, load_wrench
 from sknoisy.exceptions import CorrectionFallbackWarning
 from sknoisy.noise import make_label_noise
+from sknoisy.utils._meta import seed_estimator
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -200,16 +201,6 @@ def stack(a, b):
 
 
 # ---------------------------------------------------------------- methods
-def seeded(estimator, seed):
-    """``estimator`` with every ``random_state`` it has set to ``seed``."""
-    keys = [
-        key
-        for key in estimator.get_params(deep=True)
-        if key == "random_state" or key.endswith("__random_state")
-    ]
-    return estimator.set_params(**dict.fromkeys(keys, seed))
-
-
 def own_base(method, n_classes):
     """The plain model ``method`` wraps by default, as its fallback fits it."""
     estimator = ESTIMATORS[method]()
@@ -230,7 +221,7 @@ def make_method(method, seed, n_classes):
     if method in SKNOISY_METHODS:
         return ESTIMATORS[method](random_state=seed)
     if method.endswith(" base"):
-        return seeded(own_base(method[: -len(" base")], n_classes), seed)
+        return seed_estimator(own_base(method[: -len(" base")], n_classes), seed)
     if method == "CleanLearning":
         from cleanlab.classification import CleanLearning
 
