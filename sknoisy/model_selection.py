@@ -11,7 +11,10 @@ guide, :ref:`trusted_rows`):
   its trusted rows alone;
 - :func:`compare_on_trusted` is the do-no-harm test the estimators run
   before they return a correction: the corrected model against the plain
-  base model, cross-fitted over folds of the trusted rows.
+  base model, cross-fitted over folds of the trusted rows;
+- :func:`compare_held_out` runs the same test on the trusted rows when
+  there are enough of them, and otherwise on held-out folds of all rows
+  scored with their given (noisy) labels.
 """
 
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ __all__ = [
     "HarmCheck",
     "TrustedScorer",
     "TrustedStratifiedKFold",
+    "compare_held_out",
     "compare_on_trusted",
     "trusted_folds",
     "trusted_scorer",
@@ -367,6 +371,11 @@ class HarmCheck:
         Whether the correction failed to beat the plain model clearly (see
         :func:`compare_on_trusted`); the estimators then return the plain
         model.
+
+    labels : {"trusted", "noisy"}, default="trusted"
+        What the held-out rows were scored against: verified labels, or the
+        given labels of all rows when there were too few trusted rows (see
+        :func:`compare_held_out`).
     """
 
     corrected_accuracy: float
@@ -377,11 +386,13 @@ class HarmCheck:
     n_better: int
     n_worse: int
     harmful: bool
+    labels: str = "trusted"
 
     def describe(self):
         """One sentence with the figures, for warnings and logs."""
+        rows = "trusted rows" if self.labels == "trusted" else "rows (given labels)"
         return (
-            f"on {self.n_held_out} held-out trusted rows the correction scored "
+            f"on {self.n_held_out} held-out {rows} the correction scored "
             f"accuracy {self.corrected_accuracy:.3f} and log-loss "
             f"{self.corrected_log_loss:.3f}, the plain model {self.plain_accuracy:.3f}"
             f" and {self.plain_log_loss:.3f}; {self.n_better} rows only the "
@@ -450,6 +461,76 @@ def compare_on_trusted(fit_fold, trusted, y_encoded, *, n_splits=2, random_state
     trusted rows do not support.
     """
     folds = trusted_folds(trusted, y_encoded, n_splits, random_state)
+    return _cross_fitted_check(fit_fold, trusted, y_encoded, folds, "trusted")
+
+
+def compare_held_out(fit_fold, trusted, y_encoded, *, n_splits=2, random_state=None):
+    """Do-no-harm test on the trusted rows, or on the given labels without them.
+
+    With at least :data:`MIN_TRUSTED_FOR_CHECK` trusted rows this is
+    :func:`compare_on_trusted`. With fewer, every row is held out once over
+    ``n_splits`` folds stratified by its given label, and both models are
+    scored against those labels (``HarmCheck.labels == "noisy"``); the
+    trusted rows, if any, are scored against their verified labels.
+
+    Parameters
+    ----------
+    fit_fold : callable
+        As in :func:`compare_on_trusted`; ``test_rows`` may hold rows that
+        are not trusted.
+
+    trusted : ndarray of shape (n_samples,), dtype=bool
+        The trusted rows (possibly none).
+
+    y_encoded : ndarray of shape (n_samples,)
+        Labels encoded as ``0 .. n_classes - 1``.
+
+    n_splits : int, default=2
+        Number of folds.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds.
+
+    Returns
+    -------
+    check : HarmCheck or None
+        The verdict; None when there are too few rows for the test (fewer
+        than ``n_splits * MIN_TRUSTED_FOR_CHECK``, or a class with fewer
+        than ``n_splits`` rows).
+
+    Notes
+    -----
+    **Why given labels can judge.** A held-out row is never seen by the
+    model that predicts it, so its noise cannot be memorised. If a share
+    ``eta`` of labels is flipped uniformly over the other ``K - 1``
+    classes, a model of clean accuracy ``a`` agrees with the given labels
+    at the rate ``eta / (K - 1) + a (1 - eta K / (K - 1))``: increasing in
+    ``a`` while ``eta < (K - 1) / K``, so the model that agrees more with
+    the given labels is the more accurate one. The same holds for pair
+    noise below 50 %, where a class's true label stays its most frequent
+    given label. The difference in agreement is the difference in accuracy
+    shrunk by ``1 - eta K / (K - 1)``, so the same margin rule
+    (``b - c >= sqrt(b + c)``) is stricter than on trusted rows: a noisy
+    check is conservative, falling back more often, never less. It cannot
+    help when the noise is so heavy or so structured that the given labels
+    no longer favour the true class; trusted rows are then the only sound
+    judge.
+    """
+    trusted = np.asarray(trusted, dtype=bool)
+    if trusted.sum() >= MIN_TRUSTED_FOR_CHECK:
+        return compare_on_trusted(
+            fit_fold, trusted, y_encoded, n_splits=n_splits, random_state=random_state
+        )
+    _, counts = np.unique(y_encoded, return_counts=True)
+    if len(y_encoded) < n_splits * MIN_TRUSTED_FOR_CHECK or counts.min() < n_splits:
+        return None
+    every_row = np.ones(len(y_encoded), dtype=bool)
+    folds = trusted_folds(every_row, y_encoded, n_splits, random_state)
+    return _cross_fitted_check(fit_fold, trusted, y_encoded, folds, "noisy")
+
+
+def _cross_fitted_check(fit_fold, trusted, y_encoded, folds, labels):
+    """Fit both models without each fold, score it, and apply the margin rule."""
     test_rows = np.concatenate([np.flatnonzero(fold) for fold in folds])
     proba = {"corrected": [], "plain": []}
     for held_out in folds:
@@ -482,4 +563,5 @@ def compare_on_trusted(fit_fold, trusted, y_encoded, *, n_splits=2, random_state
         n_better,
         n_worse,
         bool(harmful),
+        labels,
     )

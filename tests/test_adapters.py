@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 from sklearn.svm import LinearSVC
 
-from sknoisy.adapters import make_adapter
+from sknoisy.adapters import fit_as_configured, make_adapter
 from sknoisy.linear_model import SoftmaxRegression
 
 torch = pytest.importorskip("torch")
@@ -442,3 +442,50 @@ def test_skorch_epoch_context_groups_a_methods_own_steps():
     assert len(history) == 2
     assert [len(epoch["batches"]) for epoch in history] == [2, 2]
     assert history[-1, "train_batch_count"] == 2
+
+
+# -------------------------------------------------------- fit_as_configured
+class _TwoLayer(torch.nn.Module):
+    def __init__(self, n_features=6, n_classes=3):
+        super().__init__()
+        self.hidden = torch.nn.Linear(n_features, 8)
+        self.out = torch.nn.Linear(8, n_classes)
+
+    def forward(self, X):
+        return self.out(torch.relu(self.hidden(X)))
+
+
+def test_fit_as_configured_is_the_users_own_skorch_fit():
+    X, y = _data(3, n_samples=60)  # float64, as the meta-estimators pass it
+    net = skorch.NeuralNetClassifier(
+        _TwoLayer,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=4,
+        batch_size=16,
+        verbose=0,  # skorch's own ValidSplit(5) stays, as the user set it
+    )
+    torch.manual_seed(3)
+    X32 = X.astype(np.float32)
+    expected = clone(net).fit(X32, y).predict_proba(X32)
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    adapter = fit_as_configured(net, 3, X, y, random_state=None)
+    # The caller's stream continues: same weights, same batches, and the
+    # global stream is not advanced.
+    np.testing.assert_allclose(adapter.predict_proba(X), expected, rtol=1e-6)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not hasattr(net, "module_")  # the caller's network is untouched
+    assert adapter.estimator.train_split is not None
+    seeded = fit_as_configured(net, 3, X, y, random_state=3)
+    np.testing.assert_allclose(seeded.predict_proba(X), expected, rtol=1e-6)
+
+
+def test_fit_as_configured_fills_only_unset_random_states():
+    X, y = _data(3, n_samples=60)
+    sgd = SGDClassifier(loss="log_loss", max_iter=5, tol=None)
+    adapter = fit_as_configured(sgd, 3, X, y, random_state=7)
+    assert adapter.estimator.random_state == 7 and sgd.random_state is None
+    expected = clone(sgd).set_params(random_state=7).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(adapter.predict_proba(X), expected)
+    fixed = fit_as_configured(sgd.set_params(random_state=1), 3, X, y, 7)
+    assert fixed.estimator.random_state == 1

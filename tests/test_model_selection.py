@@ -13,6 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sknoisy.model_selection import (
     HarmCheck,
     TrustedStratifiedKFold,
+    compare_held_out,
     compare_on_trusted,
     trusted_folds,
     trusted_scorer,
@@ -207,6 +208,71 @@ def test_compare_on_trusted_breaks_exact_ties_by_log_loss(iris):
     check = compare_on_trusted(_fit_fold_from(sharp, soft, []), trusted, y)
     assert not check.harmful and check.n_better == check.n_worse == 0
     assert "held-out trusted rows" in check.describe()
+
+
+# --------------------------------------------------------- compare_held_out
+def test_compare_held_out_uses_enough_trusted_rows_like_compare_on_trusted(iris):
+    _, y, trusted = iris
+    good = np.eye(3)[y] * 0.8 + 0.2 / 3
+    bad = np.roll(good, 1, axis=1)
+    check = compare_held_out(_fit_fold_from(good, bad, []), trusted, y, random_state=0)
+    expected = compare_on_trusted(
+        _fit_fold_from(good, bad, []), trusted, y, random_state=0
+    )
+    assert check == expected and check.labels == "trusted"
+
+
+def test_compare_held_out_without_trusted_rows_scores_every_row_once(iris):
+    _, y, _ = iris
+    n = len(y)
+    few = np.zeros(n, dtype=bool)
+    few[:4] = True
+    good = np.eye(3)[y] * 0.8 + 0.2 / 3
+    bad = np.roll(good, 1, axis=1)
+    calls = []
+    check = compare_held_out(_fit_fold_from(good, bad, calls), few, y, random_state=0)
+    assert check.labels == "noisy" and check.n_held_out == n
+    assert not check.harmful and "rows (given labels)" in check.describe()
+    held = []
+    for fit_rows, trusted_fit, test_rows in calls:
+        assert not np.intersect1d(fit_rows, test_rows).size
+        np.testing.assert_array_equal(trusted_fit, few[fit_rows])
+        held.append(test_rows)
+    np.testing.assert_array_equal(np.sort(np.concatenate(held)), np.arange(n))
+    assert compare_held_out(_fit_fold_from(bad, good, []), few, y).harmful
+
+
+def test_compare_held_out_ranks_models_by_accuracy_under_uniform_noise():
+    # Two models scored against labels of which 40 % are flipped uniformly:
+    # the more accurate one (90 % vs 80 % right) must win, and the check
+    # must not prefer the less accurate one.
+    rng = np.random.default_rng(0)
+    n, k = 3000, 10
+    y = rng.integers(k, size=n)
+    flip = rng.random(n) < 0.4
+    y_noisy = np.where(flip, (y + rng.integers(1, k, size=n)) % k, y)
+
+    def predictions(accuracy):
+        right = rng.random(n) < accuracy
+        pred = np.where(right, y, (y + rng.integers(1, k, size=n)) % k)
+        return np.eye(k)[pred] * 0.9 + 0.01
+
+    better, worse = predictions(0.9), predictions(0.8)
+    no_trusted = np.zeros(n, dtype=bool)
+    check = compare_held_out(_fit_fold_from(better, worse, []), no_trusted, y_noisy)
+    assert not check.harmful
+    assert compare_held_out(
+        _fit_fold_from(worse, better, []), no_trusted, y_noisy
+    ).harmful
+
+
+def test_compare_held_out_returns_none_when_too_few_rows():
+    y = np.array([0, 1] * 9)  # 18 rows: fewer than 2 folds x 10
+    none = np.zeros(len(y), dtype=bool)
+    assert compare_held_out(_fit_fold_from(None, None, []), none, y) is None
+    y = np.array([0] * 30 + [1])  # a class with a single row
+    none = np.zeros(len(y), dtype=bool)
+    assert compare_held_out(_fit_fold_from(None, None, []), none, y) is None
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,11 @@ epoch, probabilities, per-sample losses, last-layer per-sample gradients and
 embeddings. torch is imported only when a skorch network is adapted.
 """
 
+from numbers import Integral
+
+import numpy as np
 from sklearn.base import clone
+from sklearn.utils import check_random_state
 
 from ._base import ModelAdapter, link_loss_and_residuals
 from ._generic import ProbaAdapter
@@ -97,10 +101,75 @@ def make_adapter(estimator, n_classes, *, any_classifier=False, **kwargs):
     )
 
 
+def fit_as_configured(estimator, n_classes, X, y, random_state=None):
+    """Fit a clone of ``estimator`` with its own ``fit``, as its user would.
+
+    The do-no-harm fallback of every method returns this model, so that
+    falling back gives the model the user would have had without sknoisy:
+    the estimator's own training loop (a skorch network's data loader,
+    validation split and callbacks; a linear model's solver), not the
+    adapter's.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A model :func:`make_adapter` accepts; cloned, never modified.
+
+    n_classes : int
+        Number of classes of the encoded labels ``y``.
+
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+
+    y : ndarray of shape (n_samples,)
+        Labels encoded as ``0 .. n_classes - 1``.
+
+    random_state : int, RandomState instance or None, default=None
+        Randomness the estimator leaves open. A ``random_state`` parameter
+        the user left None takes an int drawn from it (an int is passed on
+        as is). A skorch network draws on the torch stream: it is seeded
+        with ``random_state`` itself when that is an int, and otherwise
+        continues from the caller's torch state; either way on a fork, so
+        the caller's stream is not advanced.
+
+    Returns
+    -------
+    adapter : ModelAdapter
+        The fitted model, adapted for :meth:`ModelAdapter.predict_proba`.
+    """
+    seed = random_state
+    if random_state is not None and not isinstance(random_state, Integral):
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    estimator = clone(estimator)
+    if is_skorch_net(estimator):
+        from ._skorch import SkorchAdapter, fork_torch_rng
+
+        if estimator.get_params().get("classes") is None:
+            # What the net would infer from y when every class occurs in it;
+            # set so a fold missing a class still gets one column per class.
+            estimator.set_params(classes=np.arange(n_classes))
+        # The adapter feeds networks float32 batches; so does this fit (the
+        # methods have checked that X fits in float32).
+        X = X.astype(np.float32, copy=False)
+        with fork_torch_rng(estimator.device, seed):
+            estimator.fit(X, y)
+        return SkorchAdapter(estimator, n_classes, configure=False)
+    unset = {
+        key: seed
+        for key, value in estimator.get_params(deep=True).items()
+        if key.split("__")[-1] == "random_state" and value is None
+    }
+    estimator.set_params(**unset).fit(X, y)
+    if is_linear_classifier(estimator):
+        return LinearAdapter(estimator, n_classes)
+    return ProbaAdapter(estimator, n_classes)
+
+
 __all__ = [
     "LinearAdapter",
     "ModelAdapter",
     "ProbaAdapter",
+    "fit_as_configured",
     "is_linear_classifier",
     "is_skorch_net",
     "link_loss_and_residuals",

@@ -85,19 +85,26 @@ class SkorchAdapter(ModelAdapter):
     last_layer : str, default=None
         Name (as in ``module_.named_modules()``) of the last linear layer;
         found automatically when None.
+
+    configure : bool, default=True
+        Set the parameters above on ``estimator``. False adapts a network
+        fitted by its own ``fit`` (see
+        :func:`sknoisy.adapters.fit_as_configured`) for inference only, its
+        parameters left as the user set them.
     """
 
-    def __init__(self, estimator, n_classes, last_layer=None):
+    def __init__(self, estimator, n_classes, last_layer=None, configure=True):
         super().__init__(estimator, n_classes)
         self.last_layer = last_layer
         self._shuffle_rng = None
         self._rng_states = None
         self._batches_in_epoch = 0
-        estimator.set_params(
-            train_split=None,
-            criterion__reduction="none",
-            classes=np.arange(self.n_classes),
-        )
+        if configure:
+            estimator.set_params(
+                train_split=None,
+                criterion__reduction="none",
+                classes=np.arange(self.n_classes),
+            )
 
     # ------------------------------------------------------------ helpers
     @property
