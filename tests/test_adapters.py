@@ -489,3 +489,18 @@ def test_fit_as_configured_fills_only_unset_random_states():
     np.testing.assert_allclose(adapter.predict_proba(X), expected)
     fixed = fit_as_configured(sgd.set_params(random_state=1), 3, X, y, 7)
     assert fixed.estimator.random_state == 1
+
+
+def test_seeded_fork_leaves_every_cuda_generator_alone(monkeypatch):
+    from sknoisy.adapters._skorch import fork_torch_rng
+
+    reseeded = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", reseeded.append)
+    state = torch.get_rng_state()
+    with fork_torch_rng("cpu", 123):
+        first = torch.rand(3)
+    with fork_torch_rng("cpu", 123):
+        second = torch.rand(3)
+    assert torch.equal(first, second) and torch.equal(torch.get_rng_state(), state)
+    assert reseeded == []  # a CPU network's seed never reaches a GPU's stream

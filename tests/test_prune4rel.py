@@ -20,8 +20,11 @@ from sknoisy._prune4rel import (
     _l2_normalize,
     _radius_graph,
     _sample_rows,
+    _schedule_params,
 )
 from sknoisy.adapters import ProbaAdapter, make_adapter
+from sknoisy.exceptions import CorrectionFallbackWarning
+from sknoisy.linear_model import SoftmaxRegression
 from sknoisy.noise import make_label_noise
 
 STRATEGIES = [
@@ -599,7 +602,9 @@ def test_skorch_warm_up_embeddings_and_relabeler():
     net = skorch.NeuralNetClassifier(
         Net, criterion=torch.nn.CrossEntropyLoss, max_epochs=5, lr=0.1, verbose=0
     )
-    selector = Prune4ReLSelector(net, tau="auto", fraction=0.3, random_state=0)
+    selector = Prune4ReLSelector(
+        net, tau="auto", fraction=0.3, random_state=0, fallback=False
+    )
     selector.fit(X, y)
     warm = selector.warmup_estimator_
     with torch.no_grad():
@@ -609,6 +614,83 @@ def test_skorch_warm_up_embeddings_and_relabeler():
     np.testing.assert_array_equal(rerun.sample_indices_, selector.sample_indices_)
     assert selector.predict_proba(X.astype(np.float64)).shape == (150, 3)
     assert selector.score(X, y) > 0.6
+
+
+# ------------------------------------------------- the re-labeling schedule
+@pytest.mark.parametrize(
+    ("schedule", "batch_size", "expected_epochs"),
+    # 100 rows in batches of 32 take 4 steps an epoch, the 30 kept rows 1:
+    # "steps" trains 5 * 4 / 1 epochs; in batches of 7, 15 and 5 steps an
+    # epoch give 5 * 15 / 5. A full batch is one step an epoch at any size.
+    [("epochs", 32, 5), ("steps", 32, 20), ("steps", 7, 15), ("steps", 100, 5)],
+)
+def test_steps_schedule_keeps_the_optimisation_steps(
+    schedule, batch_size, expected_epochs
+):
+    X, y = make_blobs(100, n_features=4, centers=3, random_state=0)
+    model = SoftmaxRegression(max_epochs=5, batch_size=batch_size)
+    selector = Prune4ReLSelector(
+        model,
+        strategy="uniform",
+        fraction=0.3,
+        schedule=schedule,
+        random_state=0,
+        fallback=False,
+    ).fit(X, y)
+    assert selector.estimator_.max_epochs == expected_epochs
+    assert model.max_epochs == 5  # the caller's model is untouched
+
+
+def test_steps_schedule_trains_a_skorch_network_longer():
+    torch = pytest.importorskip("torch")
+    skorch = pytest.importorskip("skorch")
+    X, y = make_blobs(150, n_features=5, centers=3, random_state=0)
+    X = X.astype(np.float32)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Linear,
+        module__in_features=5,
+        module__out_features=3,
+        criterion=torch.nn.CrossEntropyLoss,
+        max_epochs=2,
+        batch_size=16,
+        verbose=0,
+    )
+    selector = Prune4ReLSelector(
+        net,
+        strategy="uniform",
+        fraction=0.2,
+        schedule="steps",
+        random_state=0,
+        fallback=False,
+    ).fit(X, y)
+    # All 150 rows: 2 epochs of 10 batches; the 30 kept rows: 2 batches an
+    # epoch, so 10 epochs give the same 20 steps.
+    history = selector.estimator_.history
+    assert len(history) == 10
+    assert sum(history[:, "train_batch_count"]) == 20
+    # The trusted rows held out of training do not count as rows to cover.
+    trusted = np.zeros(150, dtype=bool)
+    trusted[:50] = True
+    selector.set_params(train_on_trusted=False, fraction=0.3).fit(X, y, trusted=trusted)
+    # 100 rows: 2 * 7 steps; 30 kept rows: 2 steps an epoch -> 7 epochs.
+    assert len(selector.estimator_.history) == 7
+
+
+def test_schedule_parameters_are_found_in_wrappers():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    assert _schedule_params(SoftmaxRegression()) == ("batch_size", "max_epochs")
+    assert _schedule_params(make_pipeline(StandardScaler(), SoftmaxRegression())) == (
+        "softmaxregression__batch_size",
+        "softmaxregression__max_epochs",
+    )
+    assert _schedule_params(DivideMixLiteClassifier(SoftmaxRegression())) == (
+        "estimator__batch_size",
+        "estimator__max_epochs",
+    )
+    # Models trained to convergence keep their own stopping rule.
+    assert _schedule_params(LogisticRegression()) == (None, None)
 
 
 # ------------------------------------------------------------ trusted rows
@@ -725,10 +807,23 @@ def test_defaults_give_most_points_neighbours_without_warnings():
     selector = Prune4ReLSelector(random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        selector.fit(X, y_noisy)
+        selector.fit_resample(X, y_noisy)  # a sampler: no harm check by default
     assert selector.tau == "auto"
     assert 0.5 < selector.tau_ < 1 and selector.isolated_fraction_ < 0.1
     assert selector.fallback_ is False and selector.harm_check_ is None
+
+
+def test_as_a_classifier_it_falls_back_to_the_users_model_by_default():
+    X, y_noisy, _, _ = _digits_with_trusted()
+    model = SoftmaxRegression(max_epochs=5)
+    selector = Prune4ReLSelector(model, fraction=0.2, random_state=0)
+    with pytest.warns(CorrectionFallbackWarning, match="rows \\(given labels\\)"):
+        selector.fit(X, y_noisy)
+    assert selector.fallback_ and selector.harm_check_.labels == "noisy"
+    assert len(selector.sample_indices_) == len(y_noisy)
+    # Exactly the model the user would fit without the selector.
+    plain = clone(model).set_params(random_state=0).fit(X, y_noisy)
+    np.testing.assert_allclose(selector.predict_proba(X), plain.predict_proba(X))
     # The paper's threshold is one parameter away, and warns on these pixels.
     with pytest.warns(UserWarning, match="without neighbours"):
         Prune4ReLSelector(LogisticRegression(), tau=0.99, random_state=0).fit_resample(
@@ -821,14 +916,18 @@ def test_fallback_keeps_a_pruning_that_helps():
     assert len(selector.sample_indices_) == round(0.4 * 540) + 60
 
 
-def test_fallback_without_enough_trusted_rows_says_so():
-    from sknoisy.exceptions import UncheckedCorrectionWarning
+def test_fallback_without_enough_trusted_rows_checks_on_given_labels():
+    from sknoisy.exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 
     X, y_noisy, _, _ = _digits_with_trusted(n=200)
     trusted = np.zeros(200, dtype=bool)
     trusted[:5] = True
     selector = Prune4ReLSelector(LogisticRegression(), fallback=True)
-    with pytest.warns(UncheckedCorrectionWarning, match="trusted="):
+    with pytest.warns(CorrectionFallbackWarning, match="rows \\(given labels\\)"):
         _, y_kept = selector.fit_resample(X, y_noisy, trusted=trusted)
-    assert selector.fallback_ and selector.harm_check_ is None
+    assert selector.fallback_ and selector.harm_check_.labels == "noisy"
+    assert selector.harm_check_.n_held_out == 200
     assert len(y_kept) == 200
+    with pytest.warns(UncheckedCorrectionWarning, match="too few rows"):
+        selector.set_params(fraction=0.8).fit_resample(X[:15], y_noisy[:15])
+    assert selector.fallback_ and selector.harm_check_ is None

@@ -1,11 +1,14 @@
 """Tests of RDIA-LS, the skorch variant of RDIA (sknoisy._rdia_ls)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV, PredefinedSplit  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from skorch import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
@@ -21,6 +24,7 @@ from sknoisy._rdia_ls import (  # noqa: E402
     rdia_ls_split_sizes,
     small_loss_warm_up_loss,
 )
+from sknoisy.exceptions import UncheckedCorrectionWarning  # noqa: E402
 from sknoisy.noise import make_label_noise  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -335,7 +339,9 @@ def test_relabeler_trains_rdia_ls_and_decodes_labels(blobs):
 
 def test_relabeler_drop_mode_leaves_out_unsure_and_discarded_rows(blobs):
     X, _, noisy = blobs
-    rdia = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, mode="drop")
+    rdia = RDIARelabeler(
+        _net(max_epochs=3), noise_rate=0.3, mode="drop", fallback=False
+    )
     X_res, y_res = rdia.fit_resample(X, noisy)
     n_clean = rdia_ls_split_sizes(len(X), 0.3, 0.15)[0]
     assert len(y_res) == n_clean
@@ -358,7 +364,9 @@ def test_relabeler_is_deterministic_under_random_state(blobs):
 
 def test_validation_data_is_scored_every_epoch(blobs):
     X, labels, noisy = blobs
-    rdia = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, random_state=0)
+    rdia = RDIARelabeler(
+        _net(max_epochs=3), noise_rate=0.3, random_state=0, fallback=False
+    )
     rdia.fit(X[:400], noisy[:400], X_val=X[400:], y_val=labels[400:])
     history = rdia.estimator_.history
     assert len(history) == 3
@@ -422,7 +430,9 @@ def test_trusted_rows_are_validation_data_and_never_relabelled(blobs):
     X, labels, noisy = blobs
     trusted = np.arange(len(X)) % 4 == 0
     y = np.where(trusted, labels, noisy)
-    rdia = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, random_state=0)
+    rdia = RDIARelabeler(
+        _net(max_epochs=3), noise_rate=0.3, random_state=0, fallback=False
+    )
     rdia.fit(X, y, trusted=trusted)
     # The trusted rows are the network's validation data, scored every epoch.
     assert all("valid_loss" in row for row in rdia.estimator_.history)
@@ -664,3 +674,53 @@ def test_network_rejects_continuous_labels(blobs):
         net.fit(X, y)
     with pytest.raises(ValueError, match="Unknown label type"):
         RDIARelabeler(_net(), noise_rate=0.2).fit(X, y)
+
+
+def test_network_is_checked_on_given_labels_without_trusted_rows(blobs):
+    X, _, noisy = blobs
+    rdia = RDIARelabeler(_net(max_epochs=3), noise_rate=0.3, random_state=0)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        rdia.fit(X, noisy)
+    check = rdia.harm_check_
+    assert check.labels == "noisy" and check.n_held_out == len(noisy)
+    assert rdia.fallback_ is check.harmful
+    forced = clone(rdia).set_params(fallback=False).fit(X, noisy)
+    assert forced.fallback_ is False and forced.harm_check_ is None
+
+
+def test_unchecked_network_falls_back_to_the_users_own_network(blobs):
+    X, _, noisy = blobs
+    X, noisy = X[:15], noisy[:15]
+    net = _net(max_epochs=3)
+    rdia = RDIARelabeler(net, noise_rate=0.3, random_state=0)
+    with pytest.warns(UncheckedCorrectionWarning, match="too few rows \\(15\\)"):
+        rdia.fit(X, noisy)
+    assert rdia.fallback_ and rdia.harm_check_ is None
+    assert rdia.n_relabeled_ == 0 and not rdia.discarded_mask_.any()
+    # The user's network by its own fit, on torch seeded by random_state.
+    torch.manual_seed(0)
+    plain = clone(net).fit(X, np.searchsorted(rdia.classes_, noisy))
+    np.testing.assert_allclose(rdia.predict_proba(X), plain.predict_proba(X), rtol=1e-6)
+    _, y_out = rdia.fit_resample(X, noisy)
+    np.testing.assert_array_equal(y_out, noisy)
+
+
+def test_default_loss_weighs_the_relabelling_part_at_a_ninth_of_the_clean_part(
+    blobs,
+):
+    # The paper's code divides its relabelling part by the batch size once
+    # more, so that part barely counts there; gamma=0.5 with the corrected
+    # loss lost 1-3 points to it on MNIST (user guide, "Choosing the loss").
+    X, _, noisy = blobs
+    rdia = RDIARelabeler(_net(max_epochs=1), noise_rate=0.4, fallback=False)
+    net = rdia.fit(X, noisy).estimator_
+    assert net.gamma == RDIALSClassifier(MLP).gamma == 0.9
+    logits, y = _batch(batch_size=64, n_classes=2)
+    logits = logits.detach().float()
+    net.warming_up_, net.forget_rate_ = False, 0.4
+    clean, unsure, _, ce = _reference_parts(logits, y, 0.4, 0.2)
+    negative = -np.log1p(-np.exp(-ce))
+    expected = 0.9 * ce[clean].mean() + 0.1 * negative[unsure].mean()
+    loss = net.get_loss(logits, y, training=True).item()
+    assert loss == pytest.approx(expected, rel=1e-5)

@@ -40,7 +40,13 @@ def fork_torch_rng(device="cpu", seed=None):
     devices = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         if seed is not None:
-            torch.manual_seed(seed)
+            # Seed only the generators forked above: torch.manual_seed would
+            # also reseed every CUDA device, which fork_rng does not restore
+            # for a CPU network (nor other GPUs for a cuda:0 one).
+            torch.default_generator.manual_seed(seed)
+            if devices:
+                with torch.cuda.device(device):
+                    torch.cuda.manual_seed(seed)
         yield
 
 
