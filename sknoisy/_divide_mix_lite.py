@@ -26,8 +26,9 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .adapters import is_skorch_net, private_random_stream
 from .utils._meta import seed_estimator
-from .utils._validation import check_trusted
+from .utils._validation import as_float32, check_trusted
 
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -163,13 +164,20 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
         X, y = validate_data(self, X, y, accept_sparse="csr")
         check_classification_targets(y)
         trusted = check_trusted(trusted, X.shape[0])
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        rng = check_random_state(self.random_state)
-        fold_seed, mixture_seed, model_seed = rng.randint(_INT32_MAX, size=3)
         base = (
             self.estimator if self.estimator is not None else _default_final_estimator()
         )
-        noisy = self._detect_noisy(X, y_enc, base, fold_seed, mixture_seed, model_seed)
+        if is_skorch_net(base):
+            X = as_float32(X, "X")
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        rng = check_random_state(self.random_state)
+        fold_seed, mixture_seed, model_seed = rng.randint(_INT32_MAX, size=3)
+        # A skorch network has no random_state: it draws on a private torch
+        # stream seeded like the other models.
+        with private_random_stream(base, int(model_seed)):
+            noisy = self._detect_noisy(
+                X, y_enc, base, fold_seed, mixture_seed, model_seed
+            )
         noisy &= ~trusted
         y_new = y_enc.copy()
         if noisy.any():
@@ -186,7 +194,14 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
         self.noisy_mask_ = noisy
         self.y_relabeled_ = self.classes_[y_new]
         self.estimator_ = seed_estimator(clone(base), model_seed)
-        self.estimator_.fit(X, self.y_relabeled_)
+        labels = self.y_relabeled_
+        if is_skorch_net(base):
+            # A network trains on the encoded classes (any label type) and
+            # keeps a column for a class that re-labeling removed.
+            self.estimator_.set_params(classes=np.arange(len(self.classes_)))
+            labels = y_new
+        with private_random_stream(base, int(model_seed)):
+            self.estimator_.fit(X, labels)
         return self
 
     def _detect_noisy(self, X, y_enc, base, fold_seed, mixture_seed, model_seed):
@@ -216,7 +231,13 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
 
     def _validated(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, accept_sparse="csr", reset=False)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        return as_float32(X, "X") if is_skorch_net(self.estimator_) else X
+
+    def _output(self, method, X):
+        """``estimator_.<method>(X)``; a network's on a forked torch stream."""
+        with private_random_stream(self.estimator_):
+            return getattr(self.estimator_, method)(X)
 
     def predict(self, X):
         """Predict with the refitted ``estimator_``.
@@ -232,7 +253,8 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             Predicted labels.
         """
         X = self._validated(X)
-        return self.estimator_.predict(X)
+        y_pred = self._output("predict", X)
+        return self.classes_[y_pred] if is_skorch_net(self.estimator_) else y_pred
 
     def predict_proba(self, X):
         """Return the class probabilities of the refitted ``estimator_``.
@@ -249,9 +271,9 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             re-labeling removed).
         """
         X = self._validated(X)
-        proba = self.estimator_.predict_proba(X)
+        proba = self._output("predict_proba", X)
         seen = self.estimator_.classes_
-        if len(seen) == len(self.classes_):
+        if is_skorch_net(self.estimator_) or len(seen) == len(self.classes_):
             return proba
         full = np.zeros((proba.shape[0], len(self.classes_)))
         full[:, np.searchsorted(self.classes_, seen)] = proba

@@ -8,12 +8,14 @@ epoch, probabilities, per-sample losses, last-layer per-sample gradients and
 embeddings. torch is imported only when a skorch network is adapted.
 """
 
+from contextlib import nullcontext
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from ..utils._validation import as_float32
 from ._base import ModelAdapter, link_loss_and_residuals
 from ._generic import ProbaAdapter
 from ._linear import LinearAdapter, is_linear_classifier
@@ -101,6 +103,34 @@ def make_adapter(estimator, n_classes, *, any_classifier=False, **kwargs):
     )
 
 
+def private_random_stream(estimator, seed=None):
+    """Context in which ``estimator`` draws on a private random stream.
+
+    A skorch network draws on the global torch stream: inside the context it
+    draws on a fork of it, seeded by ``seed`` (None continues from the
+    caller's state), and the caller's stream is not advanced
+    (:func:`~sknoisy.adapters._skorch.fork_torch_rng`). Other estimators keep
+    their own ``random_state``: the context does nothing for them.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The model about to be fitted or to predict.
+
+    seed : int, default=None
+        Seed of the forked torch stream.
+
+    Returns
+    -------
+    context : context manager
+    """
+    if not is_skorch_net(estimator):
+        return nullcontext()
+    from ._skorch import fork_torch_rng
+
+    return fork_torch_rng(estimator.device, seed)
+
+
 def fit_as_configured(estimator, n_classes, X, y, random_state=None):
     """Fit a clone of ``estimator`` with its own ``fit``, as its user would.
 
@@ -148,9 +178,8 @@ def fit_as_configured(estimator, n_classes, X, y, random_state=None):
             # What the net would infer from y when every class occurs in it;
             # set so a fold missing a class still gets one column per class.
             estimator.set_params(classes=np.arange(n_classes))
-        # The adapter feeds networks float32 batches; so does this fit (the
-        # methods have checked that X fits in float32).
-        X = X.astype(np.float32, copy=False)
+        # The adapter feeds networks float32 batches; so does this fit.
+        X = as_float32(X, "X")
         with fork_torch_rng(estimator.device, seed):
             estimator.fit(X, y)
         return SkorchAdapter(estimator, n_classes, configure=False)
@@ -174,4 +203,5 @@ __all__ = [
     "is_skorch_net",
     "link_loss_and_residuals",
     "make_adapter",
+    "private_random_stream",
 ]

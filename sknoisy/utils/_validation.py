@@ -4,6 +4,7 @@ import re
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn import get_config
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import InvalidParameterError
@@ -13,6 +14,38 @@ from sklearn.utils.validation import (
     check_consistent_length,
     column_or_1d,
 )
+
+
+def as_float32(X, name):
+    """``X`` as float32, the dtype of torch modules' weights.
+
+    Values beyond float32's range would become infinite, and a network's
+    outputs NaN for every row: an error naming ``name`` instead.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix}
+        Numeric input.
+
+    name : str
+        Its name in the error message (``"X"``, ``"X_val"``).
+
+    Returns
+    -------
+    X32 : {ndarray, sparse matrix}
+        ``X`` itself when already float32, else a float32 copy.
+    """
+    with np.errstate(over="ignore"):
+        X32 = X.astype(np.float32, copy=False)
+    values = X32.data if sparse.issparse(X32) else X32
+    if not np.all(np.isfinite(values)):
+        limit = np.finfo(np.float32).max
+        raise ValueError(
+            f"{name} holds values beyond the range of float32 (±{limit:.3g}), the "
+            "dtype of the network's weights; they would become infinite. Scale "
+            f"{name} (e.g. with StandardScaler) before fitting the network."
+        )
+    return X32
 
 
 def encode_labels(values, classes, name, classes_name="the classes"):
