@@ -16,18 +16,19 @@ def _readme_commands():
 
 def test_readme_has_exactly_two_setup_commands():
     install, test = _readme_commands()
-    assert install.startswith("python -m pip install ") and "&&" in install
-    assert '"torch==2.13.0"' in install
-    assert install.endswith("python -m sknoisy.demo")
-    assert test == "python -m pytest"
+    # The main job needs no torch and no test tools: a light first install.
+    assert install == "python -m pip install -e . && python -m sknoisy.demo"
+    assert test.startswith('python -m pip install "torch==2.13.0" ')
+    assert test.endswith(" && python -m pytest")
 
 
-def test_ci_runs_the_readme_commands():
-    install, test = _readme_commands()
-    install_only = install.split("&&")[0].strip()
+def test_ci_runs_the_readme_test_command_exactly():
+    _, test = _readme_commands()
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
-    assert install_only in ci
-    assert any(line.startswith(test) for line in ci)
+    commands = [line for line in ci if line and not line.startswith("#")]
+    assert [line for line in commands if "pip install" in line] == [
+        f"{test} || status=$?"
+    ]
 
 
 def test_demo_runs_and_prints_a_table(capsys):
