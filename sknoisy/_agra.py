@@ -22,10 +22,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .adapters import LinearAdapter, make_adapter
+from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
-from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_on_trusted, trusted_folds
+from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._sparse import take_rows
 from .utils._validation import check_wrapped_params, resolve_clean_data
@@ -210,7 +210,12 @@ def _squared_row_norms(H):
     return np.einsum("ij,ij->i", H, H)
 
 
-def _factor_cosines(R_batch, R_comp, H, include_bias, scale):
+def _unit_weights(norms):
+    """``1 / norms``, and 0 where a norm is 0 (a zero gradient has no direction)."""
+    return np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+
+
+def _factor_cosines(R_batch, R_comp, H, include_bias, scale, normalize=False):
     """``cos(r_i h_iᵀ, G)`` for the batch rows, without forming ``r_i h_iᵀ``.
 
     ``H`` holds the embeddings of the batch's ``M`` rows followed by the
@@ -218,21 +223,29 @@ def _factor_cosines(R_batch, R_comp, H, include_bias, scale):
     ``scale · Σ_j r_j`` with ``include_bias``); ``⟨r_i h_iᵀ, G⟩_F = r_iᵀ G
     h_i = rowsum(R ⊙ (H Gᵀ))`` with ``H Gᵀ`` of shape ``(M, K)`` even for
     sparse ``H``, and ``‖r_i h_iᵀ‖_F = ‖r_i‖ ‖h_i‖``. ``R_batch`` may stack
-    several hypotheses, ``(n_hypotheses, M, K)``.
+    several hypotheses, ``(n_hypotheses, M, K)``. With ``normalize``, each
+    comparison gradient ``r_j h_jᵀ`` is scaled to unit norm before the sum
+    (``comp_normalize``): its row ``r_j`` is divided by ``‖r_j‖ ‖h_j‖``.
     """
     n_batch = R_batch.shape[1]
+    sq_norms = _squared_row_norms(H)
+    h_sq = sq_norms[:n_batch]
+    if include_bias:
+        h_sq = h_sq + 1.0
+    if normalize:
+        comp_sq = sq_norms[n_batch:] + (1.0 if include_bias else 0.0)
+        comp_norms = np.sqrt(np.einsum("ij,ij->i", R_comp, R_comp) * comp_sq)
+        R_comp = R_comp * _unit_weights(comp_norms)[:, None]
     padded = np.zeros((H.shape[0], R_comp.shape[1]))
     padded[n_batch:] = R_comp * scale
     # Gᵀ, C-ordered: sparse products with C-ordered dense operands skip a copy.
     G_T = np.ascontiguousarray(H.T @ padded)
     G_sq = np.dot(G_T.ravel(), G_T.ravel())
     HG = np.asarray(H @ G_T)[:n_batch]
-    h_sq = _squared_row_norms(H)[:n_batch]
     inner = np.einsum("hij,ij->hi", R_batch, HG)
     if include_bias:
         G_bias = R_comp.sum(axis=0) * scale
         inner += R_batch @ G_bias
-        h_sq = h_sq + 1.0
         G_sq += np.dot(G_bias, G_bias)
     norms = np.sqrt(np.einsum("hij,hij->hi", R_batch, R_batch) * h_sq * G_sq)
     return inner / (norms + _COSINE_EPS)
@@ -398,6 +411,17 @@ class AGRAClassifier(
         size (at most ``n_samples``). An explicit value must not exceed
         ``n_samples``.
 
+    comp_normalize : bool, default=False
+        Scale each comparison sample's gradient to unit norm before
+        aggregating, ``G ∝ Σ_j g_j / ‖g_j‖`` (not in the paper, which sums
+        the raw gradients): every comparison sample gets one vote, instead of
+        the large-loss ones (mislabelled samples, once a network fits the
+        rest) steering ``G``. It ranks mislabelled samples much better
+        (``noise_score_`` AUC on an MNIST MLP 0.47-0.61 → 0.81-0.94) and
+        gains up to 12 points there under pair noise, but loses 1-2 points on
+        digits with uniform noise, and 36 points of spam F1 on SMS with
+        ``class_weighted_sampling``: tune it on clean data (user guide).
+
     class_weighted_sampling : bool, default=False
         Draw the comparison batch with probabilities proportional to
         ``1 / count(ỹ_i)``, class-balanced by the noisy labels, instead of
@@ -537,7 +561,7 @@ class AGRAClassifier(
 
     harm_check_ : HarmCheck or None
         The do-no-harm comparison
-        (:func:`~sknoisy.model_selection.compare_on_trusted`); None when it
+        (:func:`~sknoisy.model_selection.compare_held_out`); None when it
         was not run.
 
     noise_score_ : ndarray of shape (n_samples,)
@@ -591,8 +615,17 @@ class AGRAClassifier(
     plain model does, AGRA is kept only when ``b - c >= sqrt(b + c)`` (when
     both predict every row alike, when its log-loss is not higher); the
     counts are in ``harm_check_.n_better`` and ``harm_check_.n_worse``.
-    The plain model is ``clone(estimator)`` fitted on the rows AGRA trains
-    on, its unset ``random_state`` set to ours. The check is nested, so
+    The plain model is ``clone(estimator)`` fitted by its own ``fit`` on
+    the rows AGRA trains on, its unset ``random_state`` set to ours (a
+    skorch network: torch seeded by ``random_state``, or the caller's torch
+    stream when it is None), i.e. the model the user would have without
+    AGRA. With fewer than 10 clean rows the folds are drawn from all rows
+    and scored against their given labels
+    (:func:`~sknoisy.model_selection.compare_held_out`,
+    ``harm_check_.labels == "noisy"``): under noise that leaves each
+    class's true label its most frequent given label, agreeing more with
+    held-out given labels means being more accurate, so the check stays
+    sound, only stricter. The check is nested, so
     each fold's AGRA chooses its settings on half the clean rows: with a
     few dozen to a few hundred clean rows it falls back often, also where
     AGRA would have helped. The margin costs AGRA real gains: at the
@@ -668,6 +701,7 @@ class AGRAClassifier(
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "comp_loss": [StrOptions(set(_COMPARISON_LOSSES))],
         "comp_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "comp_normalize": ["boolean"],
         "class_weighted_sampling": ["boolean"],
         "threshold": [Interval(Real, -1, 1, closed="both"), StrOptions({"auto"})],
         "lr": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
@@ -694,6 +728,7 @@ class AGRAClassifier(
         *,
         comp_loss="ce",
         comp_batch_size=None,
+        comp_normalize=False,
         class_weighted_sampling=False,
         threshold="auto",
         lr="auto",
@@ -711,6 +746,7 @@ class AGRAClassifier(
         self.estimator = estimator
         self.comp_loss = comp_loss
         self.comp_batch_size = comp_batch_size
+        self.comp_normalize = comp_normalize
         self.class_weighted_sampling = class_weighted_sampling
         self.threshold = threshold
         self.lr = lr
@@ -835,20 +871,12 @@ class AGRAClassifier(
         seeds,
         agra,
     ):
-        """Return the final model's adapter: AGRA's if it clearly wins, else plain."""
-        if is_clean.sum() < MIN_TRUSTED_FOR_CHECK:
-            warnings.warn(
-                f"AGRAClassifier received {int(is_clean.sum())} clean rows, fewer "
-                f"than the {MIN_TRUSTED_FOR_CHECK} needed to check that AGRA does "
-                "better than the plain base model, so it returns the plain model "
-                "(fallback_=True). Pass the rows whose labels you verified as "
-                "trusted= (or X_val, y_val) to enable the check, or set "
-                "fallback=False to apply AGRA unchecked.",
-                UncheckedCorrectionWarning,
-                stacklevel=4,
-            )
-            self.fallback_ = True
-            return self._fit_plain(base, n_classes, Z, z_y, is_train, seeds.plain)
+        """Return the final model's adapter: AGRA's if it clearly wins, else plain.
+
+        The test runs on the clean rows when there are enough of them, else
+        on held-out folds of all rows scored with their given labels
+        (:func:`~sknoisy.model_selection.compare_held_out`).
+        """
 
         def fit_fold(fit_rows, clean_fit, test_rows):
             Z_fit, y_fit, train_fit = (
@@ -865,9 +893,20 @@ class AGRAClassifier(
             Z_test = take_rows(Z, test_rows)
             return run.adapter.predict_proba(Z_test), plain.predict_proba(Z_test)
 
-        check = compare_on_trusted(
+        check = compare_held_out(
             fit_fold, is_clean, z_y, n_splits=_N_FOLDS, random_state=seeds.check
         )
+        if check is None:
+            warnings.warn(
+                f"AGRAClassifier got too few rows ({Z.shape[0]}) to check that "
+                "AGRA does better than the plain base model, so it returns the "
+                "plain model (fallback_=True). Set fallback=False to apply AGRA "
+                "unchecked.",
+                UncheckedCorrectionWarning,
+                stacklevel=4,
+            )
+            self.fallback_ = True
+            return self._fit_plain(base, n_classes, Z, z_y, is_train, seeds.plain)
         self.harm_check_ = check
         if not check.harmful:
             return agra
@@ -881,26 +920,19 @@ class AGRAClassifier(
         return self._fit_plain(base, n_classes, Z, z_y, is_train, seeds.plain)
 
     def _fit_plain(self, base, n_classes, Z, z_y, is_train, seed):
-        """Train the base model plainly on the rows AGRA trains on."""
+        """Fit the base model by its own ``fit`` on the rows AGRA trains on.
+
+        This is the model the user would have without AGRA
+        (:func:`~sknoisy.adapters.fit_as_configured`): a random_state the
+        base model leaves to None takes ours when ours is None or an int
+        (so the fallback equals ``base.set_params(random_state=random_state)
+        .fit(X, y)``), a skorch network's torch stream likewise.
+        """
         rows = np.flatnonzero(is_train)
         X = Z if len(rows) == Z.shape[0] else take_rows(Z, rows)
-        adapter = make_adapter(base, n_classes)
-        if isinstance(adapter, LinearAdapter):
-            # The user's own model as they would fit it; a random_state left
-            # to None takes ours (an int is passed on as is, so the fallback
-            # equals base.set_params(random_state=random_state).fit(X, y)).
-            estimator = adapter.estimator
-            own = self.random_state
-            value = own if own is None or isinstance(own, Integral) else int(seed)
-            unset = {
-                key: value
-                for key, value_set in estimator.get_params().items()
-                if key.split("__")[-1] == "random_state" and value_set is None
-            }
-            estimator.set_params(**unset).fit(X, z_y[rows])
-        else:
-            adapter.fit(X, z_y[rows], random_state=int(seed))
-        return adapter
+        own = self.random_state
+        random_state = own if own is None or isinstance(own, Integral) else int(seed)
+        return fit_as_configured(base, n_classes, X, z_y[rows], random_state)
 
     def _candidates(self, base):
         """Return the ``(threshold, lr)`` settings to choose from, defaults first."""
@@ -1199,14 +1231,22 @@ class AGRAClassifier(
         R_batch = np.stack([residual_fn(proba[:n_batch], h) for h in hypotheses])
         scale = 1.0 / len(y_comp) if reduction == "mean" else 1.0
         if self.scored_parameters == "last_layer":
-            return _factor_cosines(R_batch, R_comp, H, self.include_bias, scale)
+            return _factor_cosines(
+                R_batch, R_comp, H, self.include_bias, scale, self.comp_normalize
+            )
         # Every trainable parameter: per-sample gradients, materialised.
         sims = []
         for R in R_batch:
             grads = adapter.parameter_gradients(
                 X_both, np.concatenate([R, R_comp]), training
             )
-            G = grads[n_batch:].sum(axis=0) * scale
+            comp_grads = grads[n_batch:]
+            if self.comp_normalize:
+                comp_grads = (
+                    comp_grads
+                    * _unit_weights(np.linalg.norm(comp_grads, axis=1))[:, None]
+                )
+            G = comp_grads.sum(axis=0) * scale
             sims.append(_dense_cosines(grads[:n_batch], G))
         return np.stack(sims)
 
