@@ -27,6 +27,7 @@ RESULTS_DIR = BENCHMARK_DIR / "results"
 ORDER = (
     "softmax_regression",
     "adapter_gradients",
+    "cuda_check",
     "rdia",
     "rdia_ls",
     "agra",
@@ -34,6 +35,7 @@ ORDER = (
     "prune4rel",
     "prune4rel_scale",
     "alc",
+    "deep",
     "grid",
 )
 # Scripts whose --quick run would otherwise write over the full results file

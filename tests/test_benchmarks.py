@@ -123,3 +123,99 @@ def test_grid_counts_cells_at_or_above_the_own_base_and_cleanlearning():
     assert cells[4] == "2/4"
     summary = grid.summary_table(results, ["a", "b"], ("CleanLearning", "RDIA"))
     assert "| a | 1 | 84.0 | 85.0 | +1.0 |" in summary
+
+
+def _deep_module():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import deep
+
+    return deep
+
+
+def _table_row(table, *prefix):
+    """The cells of the first row of a markdown table starting with ``prefix``."""
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[: len(prefix)] == list(prefix):
+            return cells
+    raise AssertionError(f"no row {prefix} in\n{table}")
+
+
+def test_deep_pairs_seeds_counts_ties_fallbacks_and_errors():
+    deep = _deep_module()
+
+    def record(kind, rate, seed, method, accuracy=None, **extra):
+        out = {"model": "mlp", "kind": kind, "rate": rate, "seed": seed}
+        out["method"] = method
+        if accuracy is not None:
+            out.update(accuracy=accuracy, time=2.0, fallback=None)
+        return {**out, **extra}
+
+    records = [
+        record("uniform", 0.4, 0, "plain", 80.0, memorised=50.0),
+        record("uniform", 0.4, 1, "plain", 82.0, memorised=70.0),
+        record("uniform", 0.4, 0, "AGRA", 84.0, fallback=False),
+        record("uniform", 0.4, 1, "AGRA", 81.0, fallback=True),
+        record("uniform", 0.4, 0, "ALC", error="ValueError: a | b", trace="..."),
+        record("uniform", 0.4, 1, "ALC", 85.0),
+        record("pair", 0.2, 0, "plain", 90.0),
+        record("pair", 0.2, 0, "AGRA", 90.0, fallback=False),
+    ]
+    methods = ["plain", "AGRA", "ALC"]
+    summary = deep.summary_table(records, methods)
+    # AGRA: 84 >= 80, 81 < 82, 90 >= 90 (a tie counts); gain at uniform 40 %
+    # is the mean of +4 and -1; one of three fits fell back.
+    assert _table_row(summary, "AGRA") == [
+        "AGRA",
+        "2/3 (67 %)",
+        "+1.50",
+        "no",
+        "1/3",
+        "0/3",
+        "2.0",
+    ]
+    # ALC's failed seed is left out of the pairs, not counted as a loss.
+    alc = _table_row(summary, "ALC")
+    assert alc[1:4] == ["1/1 (100 %)", "+3.00", "yes"]
+    assert alc[5] == "1/2"
+
+    cells = deep.cell_table(records, methods)
+    plain = _table_row(cells, "mlp", "uniform 40%", "plain")
+    assert plain[3] == "81.00 ± 1.41"
+    assert "memorised 60 %" in plain[9]
+    assert _table_row(cells, "mlp", "uniform 40%", "AGRA")[4:7] == [
+        "+1.50",
+        "1/2",
+        "1/2",
+    ]
+    alc_line = next(line for line in cells.splitlines() if "| ALC |" in line)
+    # The pipe in the error message is escaped, so the row keeps its columns.
+    assert "ERR in 1/2 seeds: ValueError: a \\| b" in alc_line
+    assert alc_line.count(" | ") == len(plain) - 1
+    assert _table_row(cells, "mlp", "uniform 40%", "ALC")[3] == "85.00 ± 0.00"
+
+
+def test_deep_compares_prune4rel_with_its_baselines_on_common_seeds():
+    deep = _deep_module()
+    cell = {"model": "cnn", "kind": "pair", "rate": 0.4, "time": 1.0}
+    records = [
+        {**cell, "seed": seed, "method": method, "accuracy": accuracy}
+        for method, accuracies in {
+            "P4R selection": (80.0, 90.0),
+            "P4R uniform": (70.0, 60.0),
+            # Seed 1 failed: the comparison uses seed 0 only.
+            "P4R SmallLoss": (75.0,),
+        }.items()
+        for seed, accuracy in enumerate(accuracies)
+    ]
+    table = deep.prune4rel_table(records)
+    assert _table_row(table, "cnn", "pair 40%") == [
+        "cnn",
+        "pair 40%",
+        "80.00",
+        "70.00",
+        "75.00",
+        "+10.00",
+        "+5.00",
+    ]
+    assert deep.prune4rel_table([r for r in records if r["method"] == "ALC"]) is None
