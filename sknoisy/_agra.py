@@ -30,6 +30,7 @@ from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._sparse import take_rows
 from .utils._validation import check_wrapped_params, resolve_clean_data
 from .utils._verbose import ProgressLogger
+from .utils._warnings import user_stacklevel
 
 _INT32_MAX = np.iinfo(np.int32).max
 # Added to the cosine's denominator, as in the paper's code (Eq. 1).
@@ -501,8 +502,9 @@ class AGRAClassifier(
         both cases). ``False`` applies AGRA unchecked, as the paper does.
 
     verbose : int, default=0
-        Print one line per epoch (removed and relabelled counts, validation
-        score) when positive.
+        Print one line per epoch (``epoch  3/20``: removed and relabelled
+        counts, validation score) when positive, and the epoch whose model
+        is kept when AGRA selects one on clean rows (``restored_epoch``).
 
     Attributes
     ----------
@@ -903,7 +905,7 @@ class AGRAClassifier(
                 "plain model (fallback_=True). Set fallback=False to apply AGRA "
                 "unchecked.",
                 UncheckedCorrectionWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             self.fallback_ = True
             return self._fit_plain(base, n_classes, Z, z_y, is_train, seeds.plain)
@@ -914,7 +916,7 @@ class AGRAClassifier(
             "AGRA did not clearly beat the plain base model, which AGRAClassifier "
             f"returns instead (fallback_=True): {check.describe()}.",
             CorrectionFallbackWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         self.fallback_ = True
         return self._fit_plain(base, n_classes, Z, z_y, is_train, seeds.plain)
@@ -995,12 +997,20 @@ class AGRAClassifier(
                     logger.log(
                         threshold=settings[0],
                         lr=settings[1],
-                        best_epoch=run.best_epoch,
+                        best_epoch=(run.best_epoch, len(run.history)),
                         val_score=run.best_key[0],
                     )
                 if best is None or run.best_key > best[0].best_key:
                     best = run, settings
             run, settings = best
+            if logger is not None:
+                # The model kept is the best epoch's, not the last one's.
+                tried = {"threshold": settings[0], "lr": settings[1]}
+                logger.log(
+                    restored_epoch=(run.best_epoch, len(run.history)),
+                    **(tried if len(candidates) > 1 else {}),
+                    val_score=run.best_key[0],
+                )
             return run, settings, run.best_epoch, run.best_key[0]
         # The clean rows are trained on: score each setting and epoch on the
         # clean rows held out of its fit.
@@ -1040,7 +1050,7 @@ class AGRAClassifier(
                 logger.log(
                     threshold=candidate[0],
                     lr=candidate[1],
-                    best_epoch=int(np.argmax(scores)) + 1,
+                    best_epoch=(int(np.argmax(scores)) + 1, len(scores)),
                     cross_fitted_score=float(scores.max()),
                 )
         settings, epoch = choice
@@ -1128,7 +1138,7 @@ class AGRAClassifier(
                     best_model = copy.deepcopy(adapter.estimator)
             run.history.append(record)
             if logger is not None:
-                logger.log(**record)
+                logger.log(**{**record, "epoch": (epoch, max_epochs)})
         if best_model is not None:
             adapter.estimator = best_model
         return run

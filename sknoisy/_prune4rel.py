@@ -42,6 +42,7 @@ from .utils._meta import (
 )
 from .utils._validation import check_trusted
 from .utils._verbose import ProgressLogger
+from .utils._warnings import user_stacklevel
 
 _INT32_MAX = np.iinfo(np.int32).max
 _LOG2 = np.log(2.0)
@@ -858,8 +859,9 @@ class Prune4ReLSelector(
         sample, the tie-breaking order and the re-labeling model.
 
     verbose : int, default=0
-        Print one line per stage (warm-up, graph, selection, re-labeling
-        fit) when positive.
+        When positive, announce each stage (warm-up, graph, selection,
+        re-labeling fit) as it starts and print one line with its results as
+        it ends.
 
     Attributes
     ----------
@@ -1174,6 +1176,7 @@ class Prune4ReLSelector(
             # All the rows the re-labeling model could have been trained on.
             n_full = int(np.sum(~trusted | self.train_on_trusted))
             estimator = _epochs_for_same_steps(estimator, n_full, len(kept))
+        self._logger.start("re-labeling fit")
         self._adapter = _fit_model(
             estimator,
             len(self.classes_),
@@ -1313,6 +1316,7 @@ class Prune4ReLSelector(
         )
 
         # --- 3. greedy selection ---------------------------------------------
+        self._logger.start("selection")
         order = _greedy(chooser, schedule, n_select)
         self.selection_order_ = order
         self.sample_indices_ = np.sort(np.concatenate([order, seeds]))
@@ -1387,7 +1391,7 @@ class Prune4ReLSelector(
                 f"pruning does no harm. All {len(all_rows)} rows are kept "
                 "(fallback_=True); set fallback=False to prune unchecked.",
                 UncheckedCorrectionWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
             self.fallback_, self.sample_indices_ = True, all_rows
             return
@@ -1400,7 +1404,7 @@ class Prune4ReLSelector(
                 f"{check.describe()}. All {len(all_rows)} rows are kept "
                 "(fallback_=True); set fallback=False to prune regardless.",
                 CorrectionFallbackWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         self._logger.log(step="harm check", harmful=check.harmful)
 
@@ -1464,6 +1468,7 @@ class Prune4ReLSelector(
                 warmup = base_estimator(self)
             adapter = make_adapter(warmup, n_classes, any_classifier=True)
             seed = int(seed_seq.generate_state(1)[0] % _INT32_MAX)
+            self._logger.start("warm-up")
             if strategy == "forgetting":
                 forgetting = self._forgetting_events(adapter, X, y_enc, seed)
             else:
@@ -1531,6 +1536,7 @@ class Prune4ReLSelector(
 
     def _neighbourhood_state(self, embeddings, rng):
         """Prune4ReL's gains over the radius graph or streamed columns."""
+        self._logger.start("neighbourhoods")
         Zn = _l2_normalize(embeddings)
         sample = _sample_rows(Zn.shape[0], rng)
         if self.tau == "auto":
@@ -1562,7 +1568,7 @@ class Prune4ReLSelector(
                 "confident points per class. The paper's tau suits CNN features; "
                 "for other embeddings try tau='auto'.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         state = _NeighbourhoodConfidence(
             columns, self.confidence_, self.eta, self.gain, self.compat

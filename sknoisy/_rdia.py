@@ -44,6 +44,7 @@ from .utils._meta import (
 from .utils._output import as_series_like
 from .utils._validation import as_float32, resolve_clean_data
 from .utils._verbose import ProgressLogger
+from .utils._warnings import user_stacklevel
 
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -212,7 +213,7 @@ def _cg_solve(operator, rhs, diag):
             f"Conjugate gradients did not reach rtol={_CG_RTOL:g} in {n_iter[0]} "
             "iterations; the influence scores are approximate.",
             ConvergenceWarning,
-            stacklevel=7,
+            stacklevel=user_stacklevel(),
         )
     return solution, n_iter[0]
 
@@ -867,8 +868,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         reproducible results.
 
     verbose : int, default=0
-        Print one line per stage (initial fit, influence, harm check, refit)
-        when positive.
+        When positive, announce each stage (initial fit, influence, refit)
+        as it starts and print one line with its results as it ends (also
+        for the harm check).
 
     Attributes
     ----------
@@ -1428,12 +1430,14 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         # --- 1. fit on the noisy training rows --------------------------------
+        logger.start("initial fit")
         initial = seed_estimator(clone(base), estimator_seed)
         initial.fit(X_tr, self.classes_[y_tr])
         self.initial_estimator_ = initial
         logger.log(step="initial fit", n_train=len(y_tr), n_val=len(y_va))
 
         # --- 2. closed-form influence on the summed validation loss ---------
+        logger.start("influence")
         influence = self._influence_solver(initial, n_classes, model, X_tr, y_tr)
         _, res_va, Z_va = LinearAdapter(initial, n_classes).loss_and_residuals(
             X_va, y_va
@@ -1500,6 +1504,9 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             if folds is None:  # too few clean rows to cross-fit: change nothing
                 share = 0.0
             else:
+                # Refits a model per fold and candidate share: announced, as
+                # it can take longer than the influence solve itself.
+                logger.start("choosing alpha")
                 self.agreement_, share = fold_models.choose_share(fold_plans)
         else:
             share = None
@@ -1519,7 +1526,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "in the training labels, beyond what a first-order influence "
                 "estimate can support; nothing was changed. Raise alpha.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             selected = np.zeros_like(selected)
             y_fit = y_tr
@@ -1535,7 +1542,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             cg_iterations=influence.n_iter,
             harmful=int((phi > 0).sum()),
             selected=int(selected.sum()),
-            alpha=f"{self.alpha_:.3g}",
+            alpha=self.alpha_,
         )
 
         # --- 3. do no harm: the correction against the plain model ----------
@@ -1551,7 +1558,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "X_val, y_val to enable the check, or fallback=False to apply "
                     "the relabelling unchecked.",
                     UncheckedCorrectionWarning,
-                    stacklevel=4,
+                    stacklevel=user_stacklevel(),
                 )
                 self.fallback_ = True
             else:
@@ -1565,7 +1572,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                         "plain model (fallback_=True); fallback=False keeps the "
                         "relabelling.",
                         CorrectionFallbackWarning,
-                        stacklevel=4,
+                        stacklevel=user_stacklevel(),
                     )
                     self.fallback_ = True
             logger.log(step="harm check", fallback=self.fallback_)
@@ -1601,9 +1608,11 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             # The plain model a user would fit (also when nothing was
             # relabelled, so that the result is exactly that model); or the
             # paper's fresh refit.
+            logger.start("refit")
             self.estimator_ = seed_estimator(clone(base), estimator_seed)
             self.estimator_.fit(_safe_indexing(X, fit_idx), self.classes_[y_final])
         else:
+            logger.start("refit")
             self.estimator_ = _warm_fit(
                 base,
                 initial,
@@ -1681,6 +1690,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             else noisy
         )
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
+        logger.start("RDIA-LS training")
         # One private torch stream, seeded from random_state, for training
         # and for the loss ranking (skorch's DataLoader draws from it).
         with fork_torch_rng(net.device, seed):
@@ -1775,7 +1785,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 "plain network (fallback_=True). Set fallback=False to keep "
                 "RDIA-LS unchecked.",
                 UncheckedCorrectionWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         else:
             self.harm_check_ = check
@@ -1785,7 +1795,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                     "RDIARelabeler returns instead (fallback_=True): "
                     f"{check.describe()}.",
                     CorrectionFallbackWarning,
-                    stacklevel=5,
+                    stacklevel=user_stacklevel(),
                 )
         if check is None or check.harmful:
             # The network the user would have without RDIA-LS.
@@ -1825,7 +1835,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             "Pipeline, step parameters reach fit_resample only with metadata "
             "routing enabled).",
             UserWarning,
-            stacklevel=5,
+            stacklevel=user_stacklevel(),
         )
         n_samples = len(y_enc)
         mask = np.zeros(n_samples, dtype=bool)

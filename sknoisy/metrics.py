@@ -21,7 +21,7 @@ parameter on invalid input.
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from .noise import _check_label_array, _sorted_unique
+from .utils._labels import check_label_array, sorted_unique
 
 __all__ = [
     "correction_precision",
@@ -137,16 +137,16 @@ def noise_transition_matrix(y_true, y_noisy, *, labels=None, normalize=True):
     y_true, y_noisy = _check_pair(y_true, y_noisy, "y_true", "y_noisy")
     _check_compatible(y_true, y_noisy, "y_true", "y_noisy")
     if labels is None:
-        labels = _sorted_unique(np.concatenate([y_true, y_noisy]), "y_true and y_noisy")
+        labels = sorted_unique(np.concatenate([y_true, y_noisy]), "y_true and y_noisy")
         if labels.shape[0] == 0:
             raise ValueError(
                 "y_true and y_noisy are empty; pass `labels` to get a matrix of zeros."
             )
     else:
-        labels = _check_label_array(labels, "labels")
+        labels = check_label_array(labels, "labels")
         if labels.shape[0] == 0:
             raise ValueError("labels must contain at least one label.")
-        if _sorted_unique(labels, "labels").shape[0] != labels.shape[0]:
+        if sorted_unique(labels, "labels").shape[0] != labels.shape[0]:
             raise ValueError("labels must not contain duplicate labels.")
     n_labels = labels.shape[0]
 
@@ -360,7 +360,7 @@ def correction_precision(y_true, y_before, y_after):
     >>> scores["precision"], scores["recall"]
     (0.6666666666666666, 0.6666666666666666)
     """
-    y_true = _check_label_array(y_true, "y_true")
+    y_true = check_label_array(y_true, "y_true")
     y_before, y_after = _check_pair(y_before, y_after, "y_before", "y_after")
     if y_true.shape[0] != y_before.shape[0]:
         raise ValueError(
@@ -394,8 +394,8 @@ def _ratio(numerator, denominator):
 
 def _check_pair(a, b, name_a, name_b):
     """Validate two label arrays of the same length."""
-    a = _check_label_array(a, name_a)
-    b = _check_label_array(b, name_b)
+    a = check_label_array(a, name_a)
+    b = check_label_array(b, name_b)
     if a.shape[0] != b.shape[0]:
         raise ValueError(
             f"{name_a} and {name_b} must have the same length, got "

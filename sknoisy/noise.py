@@ -39,6 +39,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .utils._labels import check_label_array, sorted_unique
+
 __all__ = [
     "make_label_noise",
     "pair_transition_matrix",
@@ -189,68 +191,18 @@ def make_label_noise(
     >>> make_label_noise(y, kind=np.eye(3), random_state=0)
     array([0, 0, 1, 1, 2, 2, 0, 1, 2, 0])
     """
-    y = _check_label_array(y, "y")
+    y = check_label_array(y, "y")
     classes = _check_classes(classes, y)
     n_classes = classes.shape[0]
     rng = check_random_state(random_state)
-
-    if isinstance(kind, str):
-        if kind not in _NAMED_KINDS:
-            raise ValueError(
-                f"kind must be one of {_NAMED_KINDS} or a transition matrix, "
-                f"got {kind!r}."
-            )
-        if noise_rate is None:
-            raise ValueError(f"noise_rate is required for kind={kind!r}.")
-        noise_rate = _check_rate(noise_rate, "noise_rate", closed=False)
-        transition = None
-    else:
-        if noise_rate is not None:
-            raise ValueError(
-                "noise_rate must be None when kind is a transition matrix (the "
-                f"matrix defines the noise), got noise_rate={noise_rate!r}."
-            )
-        transition = _check_transition_matrix(kind, n_classes)
+    noise_rate, transition = _check_kind(kind, noise_rate, n_classes)
 
     codes = np.searchsorted(classes, y)
-    n_samples = y.shape[0]
-
     if transition is None:
-        new_codes = codes.copy()
-        n_flip = round(noise_rate * n_samples)
-        flipped = rng.choice(n_samples, size=n_flip, replace=False)
-        if kind == "uniform":
-            # An offset in 1..K-1 is a uniformly random *other* class.
-            offset = rng.randint(1, n_classes, size=n_flip)
-        else:
-            offset = 1
-        new_codes[flipped] = (codes[flipped] + offset) % n_classes
+        new_codes = _flip_exact_count(codes, n_classes, noise_rate, kind, rng)
     else:
-        # Inverse-CDF sampling with one uniform draw per sample.  Samples are
-        # grouped by class with one sort, and the loop runs over classes, not
-        # samples.  Zero-probability classes are never drawn, and an identity
-        # matrix returns y exactly.
-        cumulative = np.cumsum(transition, axis=1)
-        cumulative /= cumulative[:, -1:]
-        u = rng.random_sample(n_samples)
-        new_codes = np.empty(n_samples, dtype=np.intp)
-        by_class = np.argsort(codes, kind="stable")
-        bounds = np.concatenate(
-            ([0], np.cumsum(np.bincount(codes, minlength=n_classes)))
-        )
-        for k in range(n_classes):
-            members = by_class[bounds[k] : bounds[k + 1]]
-            new_codes[members] = np.searchsorted(
-                cumulative[k], u[members], side="right"
-            )
-        np.minimum(new_codes, n_classes - 1, out=new_codes)
-
-    # Copy y and overwrite only the changed labels, so that unchanged labels
-    # keep their exact value and the dtype holds every class.
-    y_noisy = y.astype(_output_dtype(y, classes), copy=True)
-    changed = new_codes != codes
-    y_noisy[changed] = classes[new_codes[changed]]
-    return y_noisy
+        new_codes = _draw_from_transition(codes, transition, rng)
+    return _decode_changes(y, classes, codes, new_codes)
 
 
 def uniform_transition_matrix(n_classes, noise_rate):
@@ -362,52 +314,105 @@ def pair_transition_matrix(n_classes, noise_rate):
 
 
 # --------------------------------------------------------------------------
-# Validation helpers (also used by sknoisy.metrics)
+# The steps of make_label_noise
 # --------------------------------------------------------------------------
 
 
-def _check_label_array(y, name):
-    """Return ``y`` as a 1-D ndarray without missing values.
+def _check_kind(kind, noise_rate, n_classes):
+    """Validate ``kind`` with ``noise_rate``; return ``(noise_rate, transition)``.
 
-    The result may share memory with ``y``; callers must not write to it.
+    A named kind needs a rate in [0, 1) and has no matrix (``transition`` is
+    None); a matrix kind defines the noise itself, so it takes no rate.
     """
-    try:
-        arr = np.asarray(y)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
-    if arr.ndim != 1:
+    if isinstance(kind, str):
+        if kind not in _NAMED_KINDS:
+            raise ValueError(
+                f"kind must be one of {_NAMED_KINDS} or a transition matrix, "
+                f"got {kind!r}."
+            )
+        if noise_rate is None:
+            raise ValueError(f"noise_rate is required for kind={kind!r}.")
+        return _check_rate(noise_rate, "noise_rate", closed=False), None
+    if noise_rate is not None:
         raise ValueError(
-            f"{name} must be a 1-D array of labels, got an array of shape {arr.shape}."
+            "noise_rate must be None when kind is a transition matrix (the "
+            f"matrix defines the noise), got noise_rate={noise_rate!r}."
         )
-    if arr.dtype.kind in "fc":
-        missing = np.isnan(arr)
-    elif arr.dtype.kind == "O":
-        # NaN is the only value unequal to itself; None marks a missing value.
-        missing = np.asarray(arr != arr, dtype=bool) | np.equal(arr, None)
-    else:
-        missing = None
-    if missing is not None and missing.any():
-        raise ValueError(
-            f"{name} contains missing values (NaN or None) at "
-            f"{int(missing.sum())} position(s)."
-        )
-    return arr
+    return None, _check_transition_matrix(kind, n_classes)
 
 
-def _sorted_unique(values, name):
-    """``np.unique`` with a clear error for labels that cannot be sorted."""
-    try:
-        return np.unique(values)
-    except TypeError as exc:
-        raise ValueError(
-            f"{name}: labels of mixed types cannot be sorted ({exc})."
-        ) from exc
+def _flip_exact_count(codes, n_classes, noise_rate, kind, rng):
+    """Named kinds: move exactly ``round(noise_rate * n)`` labels to another class.
+
+    The rows are drawn without replacement first, then how far each moves
+    along the sorted classes (:func:`_class_offsets`); an offset in
+    ``1..K-1`` never lands on the label's own class, so every drawn label
+    changes.
+    """
+    n_samples = codes.shape[0]
+    n_flip = round(noise_rate * n_samples)
+    flipped = rng.choice(n_samples, size=n_flip, replace=False)
+    offset = _class_offsets(kind, n_flip, n_classes, rng)
+    new_codes = codes.copy()
+    new_codes[flipped] = (codes[flipped] + offset) % n_classes
+    return new_codes
+
+
+def _class_offsets(kind, n_flip, n_classes, rng):
+    """How many classes ahead each flipped label moves: where the kinds differ."""
+    if kind == "uniform":
+        # Uniform in 1..K-1: a uniformly random *other* class.
+        return rng.randint(1, n_classes, size=n_flip)
+    return 1  # "pair": always the next class
+
+
+def _draw_from_transition(codes, transition, rng):
+    """Matrix kind: draw every label independently from its class's row.
+
+    Inverse-CDF sampling with one uniform draw per sample.  Samples are
+    grouped by class with one sort, and the loop runs over classes, not
+    samples.  Zero-probability classes are never drawn, and an identity
+    matrix returns the codes exactly.
+    """
+    n_samples, n_classes = codes.shape[0], transition.shape[0]
+    cumulative = np.cumsum(transition, axis=1)
+    # Rows sum to 1 only within a tolerance: normalising makes the last
+    # bin end exactly at 1.
+    cumulative /= cumulative[:, -1:]
+    u = rng.random_sample(n_samples)
+    new_codes = np.empty(n_samples, dtype=np.intp)
+    by_class = np.argsort(codes, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=n_classes))))
+    for k in range(n_classes):
+        members = by_class[bounds[k] : bounds[k + 1]]
+        new_codes[members] = np.searchsorted(cumulative[k], u[members], side="right")
+    # u < 1 = the last edge, so this clamp only guards against rounding.
+    np.minimum(new_codes, n_classes - 1, out=new_codes)
+    return new_codes
+
+
+def _decode_changes(y, classes, codes, new_codes):
+    """Return a copy of ``y`` with the labels whose class code changed replaced.
+
+    Only the changed labels are overwritten, so that unchanged labels keep
+    their exact value, and the dtype holds every class (no truncation of
+    longer strings).
+    """
+    y_noisy = y.astype(_output_dtype(y, classes), copy=True)
+    changed = new_codes != codes
+    y_noisy[changed] = classes[new_codes[changed]]
+    return y_noisy
+
+
+# --------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------
 
 
 def _check_classes(classes, y):
     """Return the sorted label set, checking that it covers ``y``."""
     if classes is None:
-        classes = _sorted_unique(y, "y")
+        classes = sorted_unique(y, "y")
         if classes.shape[0] < 2:
             raise ValueError(
                 f"y must contain at least two classes to add label noise, got "
@@ -415,8 +420,8 @@ def _check_classes(classes, y):
             )
         return classes
 
-    given = _check_label_array(classes, "classes")
-    classes = _sorted_unique(given, "classes")
+    given = check_label_array(classes, "classes")
+    classes = sorted_unique(given, "classes")
     if classes.shape[0] != given.shape[0]:
         raise ValueError("classes must not contain duplicate labels.")
     if classes.shape[0] < 2:
@@ -428,7 +433,7 @@ def _check_classes(classes, y):
     except TypeError:  # incomparable label types
         covered = np.zeros(y.shape, dtype=bool)
     if not covered.all():
-        missing = _sorted_unique(np.asarray(y[~covered], dtype=object), "y")
+        missing = sorted_unique(np.asarray(y[~covered], dtype=object), "y")
         shown = ", ".join(repr(v) for v in missing[:5])
         more = ", ..." if missing.shape[0] > 5 else ""
         raise ValueError(

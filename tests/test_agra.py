@@ -687,9 +687,11 @@ def test_verbose_prints_one_line_per_epoch(capsys):
         SoftmaxRegression(max_epochs=2), verbose=1, random_state=0, **PAPER
     ).fit(X, y, X_val=X[:30], y_val=y[:30])
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2
-    assert lines[1].startswith("[AGRAClassifier] epoch 2 | n_removed=")
+    assert len(lines) == 3
+    assert lines[1].startswith("[AGRAClassifier] epoch 2/2 | n_removed=")
     assert "val_score=" in lines[1]
+    # Then the epoch whose model AGRA keeps.
+    assert lines[2].startswith("[AGRAClassifier] restored_epoch ")
 
 
 def test_verbose_prints_one_line_per_candidate_setting(capsys):
@@ -699,7 +701,9 @@ def test_verbose_prints_one_line_per_candidate_setting(capsys):
         X[~trusted], y_noisy[~trusted], X_val=X[trusted], y_val=y_noisy[trusted]
     )
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 6 and all("val_score=" in line for line in lines)
+    # One line per setting, then the setting and epoch kept.
+    assert len(lines) == 7 and all("val_score=" in line for line in lines)
+    assert lines[-1].startswith("[AGRAClassifier] restored_epoch ")
     AGRAClassifier(model, verbose=1, fallback=False, random_state=0).fit(
         X, y_noisy, trusted=trusted
     )

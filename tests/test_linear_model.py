@@ -172,4 +172,4 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     SoftmaxRegression(max_epochs=3, verbose=1).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("[SoftmaxRegression] epoch 1 | loss=")
+    assert lines[0].startswith("[SoftmaxRegression] epoch 1/3 | loss=")

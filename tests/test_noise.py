@@ -467,3 +467,73 @@ def test_errors(kwargs, match):
 def test_errors_y(y, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_label_noise(y, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Refactoring guard: outputs of the original single-function implementation
+# --------------------------------------------------------------------------
+
+# SHA-256 of the outputs of make_label_noise over _reference_grid, recorded by
+# running the implementation before it was split into private steps.  Only the
+# legacy RandomState stream (stable across numpy versions) is involved, and the
+# outputs are hashed as text, so the digests do not depend on the platform.
+_REFERENCE_DIGESTS = {
+    "pair": "0c98aaa47f3f4d2a996d2074033348bc5816514fa551f263087ec253994c2805",
+    "pair_matrix": "5fb0d77f666a6566148bca7cf491bb723cb3203c8cde2eb1c560c28fde459554",
+    "random_matrix": "e2909f7a855718f17d582bc25e512885bfd9f4d114007df3c011cae37a194665",
+    "uniform": "6f6761806c6409ecd1ca86924f40265abbb05120067f06cc0f8155abc21206f4",
+    "uniform_matrix": (
+        "a39b7e010fc6eb7fa9f01d553a59c4be7890b900ddee1375972af3899ca4a312"
+    ),
+}
+
+
+def _reference_grid(kind_name):
+    """Outputs of every (classes, labels, n, rate, seed) cell, one text line each."""
+    import hashlib
+
+    lines = []
+    for n_classes in (2, 3, 10):
+        names = np.array([f"c{k}" for k in range(n_classes)])
+        numbers = 3 * np.arange(n_classes) - 2
+        for n_samples in (1, 7, 200):
+            codes = np.random.RandomState(1000 * n_classes + n_samples).randint(
+                n_classes, size=n_samples
+            )
+            codes[: min(n_samples, n_classes)] = np.arange(min(n_samples, n_classes))
+            for classes in (numbers, names):
+                labels = classes[codes]
+                for rate in (0.0, 0.1, 0.25, 0.5, 0.9):
+                    if kind_name in ("uniform", "pair"):
+                        kind, noise_rate = kind_name, rate
+                    elif kind_name == "uniform_matrix":
+                        kind = uniform_transition_matrix(n_classes, rate)
+                        noise_rate = None
+                    elif kind_name == "pair_matrix":
+                        kind, noise_rate = pair_transition_matrix(n_classes, rate), None
+                    else:
+                        kind = np.random.RandomState(int(100 * rate)).dirichlet(
+                            np.ones(n_classes), size=n_classes
+                        )
+                        noise_rate = None
+                    # A given label set (which may hold classes absent from
+                    # y) and, where y holds every class, the default one.
+                    complete = np.unique(codes).size == n_classes
+                    given = (classes, None) if complete else (classes,)
+                    for classes_arg in given:
+                        for seed in (0, 1, 42, np.random.RandomState(7)):
+                            y_noisy = make_label_noise(
+                                labels,
+                                noise_rate,
+                                kind=kind,
+                                classes=classes_arg,
+                                random_state=seed,
+                            )
+                            values = ",".join(map(str, y_noisy.tolist()))
+                            lines.append(f"{y_noisy.dtype.kind}:{values}")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+@pytest.mark.parametrize("kind_name", sorted(_REFERENCE_DIGESTS))
+def test_outputs_equal_the_original_implementation(kind_name):
+    assert _reference_grid(kind_name) == _REFERENCE_DIGESTS[kind_name]

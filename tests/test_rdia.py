@@ -478,9 +478,16 @@ def test_verbose_prints_one_line_per_stage(cancer, capsys):
     X_tr, y_tr, X_va, y_va = cancer
     _rdia(verbose=1).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
-    assert all(line.startswith("[RDIARelabeler] step ") for line in lines)
-    assert "cg_iterations=" in lines[1]
+    # Each stage is announced as it starts, then reported as it ends.
+    starts, ends = lines[0::2], lines[1::2]
+    assert [line.split(" | ")[0] for line in starts] == [
+        "[RDIARelabeler] initial fit ...",
+        "[RDIARelabeler] influence ...",
+        "[RDIARelabeler] refit ...",
+    ]
+    assert len(ends) == 3
+    assert all(line.startswith("[RDIARelabeler] step ") for line in ends)
+    assert "cg_iterations=" in ends[1]
 
 
 # --------------------------------------------------------- validation data

@@ -1,5 +1,7 @@
 import inspect
 
+import numpy as np
+import pytest
 from sklearn.base import BaseEstimator
 
 from sknoisy.utils import ProgressLogger, all_estimators
@@ -83,3 +85,130 @@ def test_as_series_like_keeps_the_callers_container():
     assert list(kept.index) == [10, 12, 13] and list(kept) == [3, 4, 5]
     # A one-column DataFrame is not a Series: its values come back as given.
     assert as_series_like(y.to_frame(), values) is values
+
+
+# ------------------------------------------------------------ progress output
+def _printed_lines(capsys):
+    return capsys.readouterr().out.strip().splitlines()
+
+
+def test_progress_logger_prints_numbers_in_fixed_widths(capsys):
+    logger = ProgressLogger(1, "Est")
+    logger.log(epoch=(3, 20), loss=0.5, lr=0.1, n=7)
+    logger.log(epoch=(12, 20), loss=12.25, lr=1e-5, n=100)
+    logger.log(epoch=(13, 20), loss=0.5, lr=0.1, n=9)
+    cells = [line.split(" | ")[:-1] for line in _printed_lines(capsys)]
+    # The counter is padded to the width of its total; floats keep 4
+    # decimals (scientific notation where those would hide the digits).
+    assert cells == [
+        ["[Est] epoch  3/20", "loss=0.5000", "lr=0.1000", "n=7"],
+        ["[Est] epoch 12/20", "loss=12.2500", "lr=1.000e-05", "n=100"],
+        ["[Est] epoch 13/20", "loss=0.5000", "lr=0.1000", "n=9"],
+    ]
+
+
+def test_progress_logger_announces_a_stage_before_it_runs(capsys):
+    ProgressLogger(0, "Est").start("refit")
+    assert capsys.readouterr().out == ""
+    logger = ProgressLogger(1, "Est")
+    logger.start("refit")
+    logger.log(step="refit", n_fit=10, fallback=False)
+    lines = _printed_lines(capsys)
+    assert lines[0].startswith("[Est] refit ... | ") and lines[0].endswith("s")
+    assert lines[1].startswith("[Est] step refit | n_fit=10 | fallback=False | ")
+
+
+def test_agra_logs_epochs_out_of_the_total_and_the_restored_epoch(capsys):
+    from sknoisy import AGRAClassifier
+    from sknoisy.linear_model import SoftmaxRegression
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    X = rng.normal(size=(120, 5)) + 2.0 * y[:, None]
+    y_noisy = np.where(rng.random(120) < 0.3, 1 - y, y)
+    agra = AGRAClassifier(
+        SoftmaxRegression(max_epochs=12),
+        threshold=0.0,
+        lr=None,
+        fallback=False,
+        verbose=1,
+        random_state=0,
+    ).fit(X[30:], y_noisy[30:], X_val=X[:30], y_val=y[:30])
+    lines = _printed_lines(capsys)
+    assert len(lines) == 13
+    assert lines[0].startswith("[AGRAClassifier] epoch  1/12 | n_removed=")
+    assert lines[11].startswith("[AGRAClassifier] epoch 12/12 | n_removed=")
+    # It keeps the best epoch's model, and says which one.
+    assert agra.best_epoch_ < 12
+    restored = f"[AGRAClassifier] restored_epoch {agra.best_epoch_:>2}/12 | "
+    assert lines[12].startswith(restored)
+    assert f"val_score={agra.best_score_:.4f}" in lines[12]
+
+
+def test_rdia_announces_each_stage_before_it_runs(capsys):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from sknoisy import RDIARelabeler
+    from sknoisy.noise import make_label_noise
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y_noisy = make_label_noise(y[:400], 0.2, random_state=0)
+    RDIARelabeler(LogisticRegression(), alpha=0.0002, fallback=False, verbose=1).fit(
+        X[:400], y_noisy, X_val=X[400:], y_val=y[400:]
+    )
+    lines = [line.split(" | ")[0] for line in _printed_lines(capsys)]
+    assert lines == [
+        "[RDIARelabeler] initial fit ...",
+        "[RDIARelabeler] step initial fit",
+        "[RDIARelabeler] influence ...",
+        "[RDIARelabeler] step influence",
+        "[RDIARelabeler] refit ...",
+        "[RDIARelabeler] step refit",
+    ]
+
+
+# ---------------------------------------------------------- warning location
+def _few_noisy_digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:15] / 16.0, y[:15]
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_resample"])
+def test_prune4rel_warnings_point_at_the_callers_line(method):
+    from sklearn.linear_model import LogisticRegression
+
+    from sknoisy import Prune4ReLSelector
+    from sknoisy.exceptions import UncheckedCorrectionWarning
+
+    X, y = _few_noisy_digits()
+    selector = Prune4ReLSelector(LogisticRegression(), fraction=0.8, fallback=True)
+    with pytest.warns(UncheckedCorrectionWarning, match="too few rows") as record:
+        getattr(selector, method)(X, y)
+    assert [w.filename for w in record] == [__file__]
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_resample"])
+def test_prune4rel_warnings_point_at_the_callers_line_through_a_pipeline(method):
+    # The pipeline adds frames (imblearn, then sklearn's _fit_context): a
+    # fixed stacklevel would point into one of them.
+    pipeline = pytest.importorskip("imblearn.pipeline")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sknoisy import Prune4ReLSelector
+    from sknoisy.exceptions import UncheckedCorrectionWarning
+
+    X, y = _few_noisy_digits()
+    selector = Prune4ReLSelector(LogisticRegression(), fraction=0.8, fallback=True)
+    if method == "fit":  # the last step is fitted
+        steps = [FunctionTransformer(), selector]
+    else:  # a sampler before the last step is fit_resample'd
+        steps = [selector, LogisticRegression()]
+    with pytest.warns(UncheckedCorrectionWarning, match="too few rows") as record:
+        pipeline.make_pipeline(*steps).fit(X, y)
+    assert [w.filename for w in record] == [__file__]

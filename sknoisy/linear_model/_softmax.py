@@ -185,7 +185,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         logger = ProgressLogger(self.verbose, name=type(self).__name__)
         for _ in range(self.max_epochs):
             self._run_epoch(X, y_encoded, sample_weight, shuffle_rng)
-            logger.log(epoch=self.n_iter_, loss=self.loss_curve_[-1])
+            logger.log(epoch=(self.n_iter_, self.max_epochs), loss=self.loss_curve_[-1])
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
