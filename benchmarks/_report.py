@@ -1,7 +1,9 @@
 """Reporting shared by the benchmark scripts: machine info and markdown tables.
 
 The scripts run as ``python benchmarks/<name>.py``, so this module is imported
-as ``_report`` from the scripts' folder.
+as ``_report`` from the scripts' folder. A report's header names no folder of
+the machine that ran it (see :func:`portable_command`): the results files are
+committed and read on other machines.
 """
 
 import datetime
@@ -11,11 +13,16 @@ import shlex
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy
 import sklearn
 from threadpoolctl import threadpool_limits
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+#: How a report writes the benchmark data folder (``SKNOISY_DATA``).
+DATA_PLACEHOLDER = "<data>"
 
 
 def machine_info():
@@ -54,6 +61,83 @@ def machine_info():
     return [f"CPU: {cpu}, os.cpu_count() = {os.cpu_count()}", versions, threads]
 
 
+def _data_home():
+    """The benchmark data folder the loaders read, or None."""
+    data_env = os.environ.get("SKNOISY_DATA")
+    return Path(data_env).expanduser().resolve() if data_env else None
+
+
+def portable_path(path):
+    """``path`` as a report shows it, without this machine's folders.
+
+    A path in the benchmark data folder (``SKNOISY_DATA``) becomes
+    ``<data>/...`` and a path in the repository becomes relative to its root,
+    so that a report reads the same on every machine and its command runs
+    from the repository root. Other paths are returned unchanged.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An absolute path, or one relative to the working directory.
+
+    Returns
+    -------
+    shown : str
+    """
+    text = os.fspath(path)
+    resolved = Path(text).expanduser().resolve()
+    data_home = _data_home()
+    if data_home is not None and resolved.is_relative_to(data_home):
+        rest = resolved.relative_to(data_home).as_posix()
+        return DATA_PLACEHOLDER if rest == "." else f"{DATA_PLACEHOLDER}/{rest}"
+    if resolved.is_relative_to(REPO_ROOT) and resolved != REPO_ROOT:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    return text
+
+
+def _portable_argument(argument):
+    """A command-line argument with its path, if any, made portable."""
+    option, sep, value = argument.partition("=")
+    if sep and option.startswith("-"):
+        return f"{option}={_portable_argument(value)}"
+    if os.path.isabs(argument) or os.path.exists(argument):
+        return portable_path(argument)
+    return argument
+
+
+def _quote(word):
+    """Shell-quote ``word`` but its data placeholders, which the reader replaces."""
+    return DATA_PLACEHOLDER.join(
+        shlex.quote(part) if part else "" for part in word.split(DATA_PLACEHOLDER)
+    )
+
+
+def portable_command(argv=None):
+    """The command line that ran this script, runnable from the repository root.
+
+    The interpreter is written ``python``, ``SKNOISY_DATA`` (when set) as
+    ``<data>``, and paths as :func:`portable_path` writes them: the lines
+    name no folder of the machine that ran the benchmark.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The script and its arguments; ``sys.argv`` when None.
+
+    Returns
+    -------
+    command : str
+    """
+    argv = sys.argv if argv is None else argv
+    script, *arguments = argv
+    words = ["python", portable_path(script)] if script else ["python"]
+    words += [_portable_argument(a) for a in arguments]
+    command = " ".join(_quote(w) for w in words)
+    if _data_home() is not None:
+        command = f"SKNOISY_DATA={DATA_PLACEHOLDER} {command}"
+    return command
+
+
 def markdown_table(headers, rows):
     """A markdown table from column headers and rows of cells."""
     lines = [
@@ -79,10 +163,7 @@ class Report:
     @classmethod
     def start(cls, title, quick):
         """A report opened with the command, date, mode and machine lines."""
-        command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
-        data_env = os.environ.get("SKNOISY_DATA")
-        if data_env:
-            command = f"SKNOISY_DATA={shlex.quote(data_env)} {command}"
+        command = portable_command()
         now = datetime.datetime.now(datetime.timezone.utc)
         report = cls(title)
         report.add(

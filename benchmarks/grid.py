@@ -31,8 +31,8 @@ data sets (AGRA's metric on SMS), the log-loss for methods with
 ``predict_proba`` (RDIA's metric), and the fit's wall time, mean ± std over
 seeds. BLAS and torch run on one thread.
 
-Run: ``SKNOISY_DATA=/work/shared/data python benchmarks/grid.py`` (2 seeds and a
-3,000-image MNIST subsample, about 7 minutes with ``--jobs 2`` on 2 cores;
+Run: ``SKNOISY_DATA=/path/to/data python benchmarks/grid.py`` (2 seeds and a
+3,000-image MNIST subsample, about 10 minutes with ``--jobs 2`` on 2 cores;
 written to
 ``results/grid.md`` and ``results/grid.png``) or with
 ``--quick`` (1 seed, uniform 40 % noise, a 2,000-image MNIST subsample,
@@ -41,10 +41,13 @@ WRENCH YouTube only, written to ``results/grid_quick.md`` /
 ``--seeds`` and ``--mnist-rows`` override the defaults; ``--datasets`` and
 ``--methods`` select a subset. Data sets whose files are missing are skipped
 with a note; cleanlab is skipped with a note when it is not installed.
+``--replot`` redraws ``results/grid.png`` from the accuracy tables of
+``results/grid.md`` (``--quick``: the quick files) without fitting anything.
 """
 
 import argparse
 import inspect
+import re
 import statistics
 import sys
 import time
@@ -104,11 +107,6 @@ SUMMARY_METHODS = (
 METHOD_NOTES = {
     "LR": "`LogisticRegression(max_iter=1000)`: the base of CleanLearning",
     "Softmax": "`SoftmaxRegression()` defaults",
-    **{
-        base: f"{method}'s default base model (`{method}`'s `estimator=None`), "
-        "fitted plainly on the same rows"
-        for method, base in BASE_OF.items()
-    },
     "CleanLearning": "`cleanlab.classification.CleanLearning(LogisticRegression"
     "(max_iter=1000))`",
     "RDIA": "`RDIARelabeler()`, told the trusted rows",
@@ -210,6 +208,22 @@ def own_base(method, n_classes):
     if "n_classes" in inspect.signature(default).parameters:
         return default(n_classes=n_classes)
     return default()
+
+
+def method_note(method):
+    """The Setup section's line on ``method``: what exactly was fitted."""
+    if method not in BASE_OF.values():
+        return METHOD_NOTES[method]
+    wrapper = method[: -len(" base")]
+    model = own_base(wrapper, n_classes=2)
+    shown = " ".join(repr(model).split())
+    lr = model.get_params().get("lr")
+    # The repr leaves defaults out; the learning rate is the one readers ask.
+    detail = f" (learning rate {lr:g})" if isinstance(lr, float) else ""
+    return (
+        f"`{shown}`{detail}, {wrapper}'s default base model (`estimator=None`), "
+        "fitted plainly on the same rows"
+    )
 
 
 def make_method(method, seed, n_classes):
@@ -432,7 +446,88 @@ def auc_table(all_results, datasets):
     return markdown_table(headers, rows)
 
 
-def plot(all_results, datasets, methods, path, notes):
+# ------------------------------------------------------------------- plot
+# Each sknoisy method is drawn beside its own base, in a dark and a light
+# shade of one hue; the references in neutral colours.
+PLOT_ORDER = (
+    "LR",
+    "Softmax",
+    "CleanLearning",
+    *(name for method in SKNOISY_METHODS for name in (BASE_OF[method], method)),
+)
+# The docs show the figure about 900 px wide: at 10 inches, 11-point text is
+# about 14 px high there (and 11 px in a 700 px column).
+FIGURE_WIDTH_IN = 10.0
+PANEL_HEIGHT_IN = 3.3
+PLOT_STYLE = {
+    "font.size": 12,
+    "axes.titlesize": 13,
+    "axes.labelsize": 12,
+    "xtick.labelsize": 11,
+    "ytick.labelsize": 11,
+    "legend.fontsize": 11,
+}
+
+
+def accuracy_summary(all_results):
+    """``{cell: {method: (mean, std)}}`` of the test accuracy over the seeds."""
+    summary = {}
+    for key, per_method in all_results.items():
+        summary[key] = {}
+        for method, runs in per_method.items():
+            accs = [r["accuracy"] for r in runs]
+            if accs:
+                std = statistics.stdev(accs) if len(accs) > 1 else 0.0
+                summary[key][method] = (statistics.mean(accs), std)
+    return summary
+
+
+_CELL_HEADING = re.compile(
+    r"^## (?P<name>[^,\n]+), (?P<label>MV labels|\w+ \d+%)$", re.MULTILINE
+)
+_MEAN_STD = re.compile(r"^(-?\d+(?:\.\d+)?) ± (\d+(?:\.\d+)?)$")
+
+
+def accuracy_from_report(text):
+    """The :func:`accuracy_summary` of a report this script wrote.
+
+    Reads the "Accuracy (%)" column of every cell's table, so that the plot
+    can be redrawn without fitting anything (``--replot``); the values carry
+    the report's rounding (0.1 point).
+    """
+    summary = {}
+    headings = list(_CELL_HEADING.finditer(text))
+    for heading, following in zip(headings, [*headings[1:], None], strict=True):
+        label = heading["label"]
+        if label == "MV labels":
+            kind, rate = None, None
+        else:
+            kind, percent = label.split()
+            rate = int(percent.rstrip("%")) / 100
+        cell = summary.setdefault((heading["name"], kind, rate), {})
+        body = text[heading.end() : following.start() if following else len(text)]
+        for line in body.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            match = _MEAN_STD.match(cells[1]) if len(cells) > 1 else None
+            if line.startswith("|") and match:
+                cell[cells[0]] = (float(match[1]), float(match[2]))
+    return summary
+
+
+def _method_colors(methods, plt):
+    paired = plt.get_cmap("tab20").colors  # (dark, light) pairs of a hue
+    colors = {"LR": paired[15], "Softmax": paired[11], "CleanLearning": paired[8]}
+    for i, method in enumerate(SKNOISY_METHODS):
+        colors[method], colors[BASE_OF[method]] = paired[2 * i], paired[2 * i + 1]
+    return [colors.get(method, paired[14]) for method in methods]
+
+
+def plot(summary, datasets, methods, path, notes):
+    """Bar chart of the mean test accuracy (± std) per data set and cell.
+
+    ``summary`` is :func:`accuracy_summary`'s; returns whether a plot was
+    written.
+    """
     try:
         import matplotlib
 
@@ -441,55 +536,70 @@ def plot(all_results, datasets, methods, path, notes):
     except ImportError:
         notes.append("No plot: matplotlib is not installed.")
         return False
-    shown = [name for name in datasets if any(k[0] == name for k in all_results)]
-    if not shown:
+    shown = [name for name in datasets if any(k[0] == name for k in summary)]
+    methods = [m for m in PLOT_ORDER if m in methods] + [
+        m for m in methods if m not in PLOT_ORDER
+    ]
+    methods = [m for m in methods if any(m in cell for cell in summary.values())]
+    if not shown or not methods:
         return False
-    ncols = min(3, len(shown))
+    ncols = min(2, len(shown))
     nrows = -(-len(shown) // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(5.5 * ncols, 3.8 * nrows), squeeze=False
-    )
-    colors = plt.get_cmap("tab10").colors
-    for ax, name in zip(axes.flat, shown, strict=False):
-        keys = [k for k in all_results if k[0] == name]
-        width = 0.8 / len(methods)
-        for m, method in enumerate(methods):
-            means, stds = [], []
-            for key in keys:
-                accs = [r["accuracy"] for r in all_results[key].get(method, [])]
-                means.append(statistics.mean(accs) if accs else np.nan)
-                stds.append(statistics.stdev(accs) if len(accs) > 1 else 0.0)
-            x = np.arange(len(keys)) + (m - (len(methods) - 1) / 2) * width
-            ax.bar(
-                x,
-                means,
-                width,
-                yerr=stds,
-                label=method,
-                color=colors[m % 10],
-                capsize=1.5,
-            )
-        ax.set_xticks(np.arange(len(keys)), [cell_label(*k[1:]) for k in keys])
-        ax.set_title(name)
-        ax.set_ylabel("test accuracy (%)")
-        lowest = np.nanmin(
-            [
-                statistics.mean(r["accuracy"] for r in runs)
-                for key in keys
-                for runs in all_results[key].values()
-                if runs
-            ]
+    legend_cols = min(4, len(methods))
+    legend_height = 0.26 * -(-len(methods) // legend_cols) + 0.1
+    height = PANEL_HEIGHT_IN * nrows + legend_height
+    colors = _method_colors(methods, plt)
+    with plt.rc_context(PLOT_STYLE):
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(FIGURE_WIDTH_IN, height), squeeze=False
         )
-        ax.set_ylim(max(0.0, lowest - 10.0), 100.0)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(shown) :]:
-        ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(methods)))
-    fig.tight_layout(rect=(0, 0.06 * (2 / nrows) if nrows else 0, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        for i, (ax, name) in enumerate(zip(axes.flat, shown, strict=False)):
+            keys = [k for k in summary if k[0] == name]
+            width = 0.8 / len(methods)
+            for m, method in enumerate(methods):
+                means = [summary[key].get(method, (np.nan, 0.0))[0] for key in keys]
+                stds = [summary[key].get(method, (np.nan, 0.0))[1] for key in keys]
+                x = np.arange(len(keys)) + (m - (len(methods) - 1) / 2) * width
+                ax.bar(
+                    x,
+                    means,
+                    width,
+                    yerr=stds,
+                    label=method,
+                    color=colors[m],
+                    capsize=1.5,
+                    error_kw={"elinewidth": 0.8},
+                )
+            # Two lines per cell: four cells side by side stay readable.
+            ticks = [
+                cell_label(*k[1:]) if k[1] is None else f"{k[1]}\n{k[2]:.0%}"
+                for k in keys
+            ]
+            ax.set_xticks(np.arange(len(keys)), ticks)
+            ax.set_title(name)
+            if i % ncols == 0:
+                ax.set_ylabel("test accuracy (%)")
+            lowest = min(mean for key in keys for mean, _ in summary[key].values())
+            ax.set_ylim(max(0.0, lowest - 10.0), 100.0)
+            ax.grid(axis="y", alpha=0.3)
+        for ax in list(axes.flat)[len(shown) :]:
+            ax.axis("off")
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=legend_cols, frameon=False)
+        fig.tight_layout(rect=(0, legend_height / height, 1, 1))
+        fig.savefig(path, dpi=150)
+        plt.close(fig)
     return True
+
+
+def replot(report_path, png_path, methods=METHODS):
+    """Redraw the plot of a written report from its tables, fitting nothing."""
+    summary = accuracy_from_report(report_path.read_text(encoding="utf-8"))
+    datasets = list(dict.fromkeys(key[0] for key in summary))
+    notes = []
+    if not plot(summary, datasets, list(methods), png_path, notes):
+        sys.exit(f"No plot from {report_path}: {' '.join(notes) or 'no cell tables'}")
+    print(f"Plot written to {png_path}", flush=True)
 
 
 # ------------------------------------------------------------------- main
@@ -566,8 +676,17 @@ def main():
         help="(cell, seed) units run in parallel processes (default 1); each "
         "process fits single-threaded, so wall times stay comparable",
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw results/grid.png from the accuracy tables of results/grid.md "
+        "(with --quick: the quick files) without fitting anything",
+    )
     args = parser.parse_args()
     stem = "grid_quick" if args.quick else "grid"
+    if args.replot:
+        replot(RESULTS_DIR / f"{stem}.md", RESULTS_DIR / f"{stem}.png", args.methods)
+        return
     n_seeds = args.seeds or (1 if args.quick else 2)
     mnist_rows = args.mnist_rows or (2_000 if args.quick else 3_000)
     noises = QUICK_NOISES if args.quick else NOISES
@@ -685,7 +804,7 @@ def main():
                 "wall time on an idle core; the wall time also shows the load of the "
                 "shared machine.",
                 "- Methods:",
-                *(f"  - {m}: {METHOD_NOTES[m]}" for m in methods),
+                *(f"  - {m}: {method_note(m)}" for m in methods),
             ]
         )
     )
@@ -701,7 +820,7 @@ def main():
             )
     png = RESULTS_DIR / f"{stem}.png"
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    if plot(all_results, list(sources), methods, png, notes):
+    if plot(accuracy_summary(all_results), list(sources), methods, png, notes):
         report.add(f"![Test accuracy per method and cell]({png.name})")
         print(f"Plot written to {png}", flush=True)
     if errors:

@@ -66,12 +66,38 @@ def _quote_attribute_names(match):
     return "shape (" + _TRAILING_UNDERSCORE.sub(r"`\1`", match.group(1)) + ")"
 
 
+# Inherited scikit-learn methods (set_fit_request, set_output, ...) carry
+# "Added in version 1.3" notes about *scikit-learn's* versions, which read
+# as sknoisy's on its API pages: drop those directives and their bodies.
+_VERSION_NOTE = re.compile(r"^(\s*)\.\. (?:versionadded|versionchanged)::")
+
+
+def _drop_version_notes(lines):
+    kept, note_indent = [], None
+    for line in lines:
+        if note_indent is not None:
+            indent = len(line) - len(line.lstrip())
+            if not line.strip() or indent > note_indent:
+                continue  # the note's body, or a blank line inside or after it
+            note_indent = None
+            if kept and kept[-1].strip():
+                kept.append("")  # the note separated two paragraphs
+        match = _VERSION_NOTE.match(line)
+        if match:
+            note_indent = len(match.group(1))
+            continue
+        kept.append(line)
+    return kept
+
+
 def _process_docstring(app, what, name, obj, options, lines):
     module = getattr(obj, "__module__", None) or ""
     if module.split(".")[0] == "sknoisy":
         lines[:] = [_SHAPE.sub(_quote_attribute_names, line) for line in lines]
     else:
-        lines[:] = [_FOREIGN_ROLE.sub(r"*\1*", line) for line in lines]
+        lines[:] = [
+            _FOREIGN_ROLE.sub(r"*\1*", line) for line in _drop_version_notes(lines)
+        ]
 
 
 # -- Benchmark results ---------------------------------------------------------
@@ -128,3 +154,6 @@ html_theme_options = {
     "header_links_before_dropdown": 6,
 }
 html_show_sourcelink = False
+# Tables that fit the article column instead of scrolling (see the file).
+html_static_path = ["_static"]
+html_css_files = ["sknoisy.css"]

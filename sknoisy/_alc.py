@@ -24,8 +24,14 @@ from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
-from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
-from .utils._output import as_series_like
+from .utils._meta import (
+    AdapterPredictionMixin,
+    SamplerFeatureNamesMixin,
+    accepts_sparse,
+    base_estimator,
+)
+from .utils._output import resampled
+from .utils._tags import sampler_tags
 from .utils._validation import check_trusted, check_wrapped_params, encode_labels
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -357,7 +363,11 @@ def _weighted_sample(weights, size, rng):
 # The estimator
 # --------------------------------------------------------------------------
 class RobustActiveLabelCorrector(
-    AdapterPredictionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+    SamplerFeatureNamesMixin,
+    AdapterPredictionMixin,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     r"""Active label correction with robust training and entropy propagation.
 
@@ -959,10 +969,9 @@ class RobustActiveLabelCorrector(
         if annotator is not None:
             self.run(annotator)
         if self.train_on_trusted or not self._trusted.any():
-            return X, as_series_like(y, self.labels_)
+            return resampled(X, y, self.labels_)
         keep = np.flatnonzero(~self._trusted)
-        labels = as_series_like(y, self.labels_)
-        return _safe_indexing(X, keep), _safe_indexing(labels, keep)
+        return resampled(X, y, self.labels_[keep], keep)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def start(self, X, y, trusted=None):
@@ -1531,4 +1540,4 @@ class RobustActiveLabelCorrector(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = accepts_sparse(base_estimator(self))
-        return tags
+        return sampler_tags(tags, sample_indices=False)

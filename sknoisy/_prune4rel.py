@@ -25,7 +25,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     check_array,
-    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
@@ -36,10 +35,13 @@ from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .model_selection import compare_held_out
 from .utils._meta import (
     AdapterPredictionMixin,
+    SamplerFeatureNamesMixin,
     accepts_sparse,
     base_estimator,
     seed_estimator,
 )
+from .utils._output import resampled
+from .utils._tags import sampler_tags
 from .utils._validation import check_trusted
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -661,7 +663,11 @@ def _epochs_for_same_steps(estimator, n_full, n_kept):
 # The selector
 # --------------------------------------------------------------------------
 class Prune4ReLSelector(
-    AdapterPredictionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+    SamplerFeatureNamesMixin,
+    AdapterPredictionMixin,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    BaseEstimator,
 ):
     r"""Keep the training subset on which a re-labeling model is most accurate.
 
@@ -1223,11 +1229,14 @@ class Prune4ReLSelector(
             Their labels, unchanged (a Series when ``y`` is one).
         """
         check = self._runs_check(classifier=False)
-        X_checked, _, _ = self._select(X, y, embeddings, proba, trusted, check=check)
+        X_checked, y_enc, _ = self._select(
+            X, y, embeddings, proba, trusted, check=check
+        )
         kept = self.sample_indices_
-        X_out = X if hasattr(X, "iloc") else X_checked
-        y_out = y if hasattr(y, "iloc") else column_or_1d(np.asarray(y))
-        return _safe_indexing(X_out, kept), _safe_indexing(y_out, kept)
+        # The labels are unchanged: y's own values at the kept rows.
+        X_in = X if hasattr(X, "iloc") or isinstance(X, list) else X_checked
+        labels = self.classes_[y_enc[kept]]
+        return resampled(X_in, y, labels, kept)
 
     def _runs_check(self, classifier):
         """Whether the do-no-harm check runs; ``"auto"`` runs it in :meth:`fit`."""
@@ -1583,7 +1592,7 @@ class Prune4ReLSelector(
         # rows, so it may miss the 0.83 training accuracy scikit-learn expects.
         tags.classifier_tags.poor_score = True
         tags.input_tags.sparse = accepts_sparse(base_estimator(self))
-        return tags
+        return sampler_tags(tags, sample_indices=True)
 
     def _make_default_estimator(self):
         return DivideMixLiteClassifier()

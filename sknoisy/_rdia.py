@@ -36,12 +36,14 @@ from .model_selection import (
     trusted_folds,
 )
 from .utils._meta import (
+    SamplerFeatureNamesMixin,
     accepts_sparse,
     base_estimator,
     estimator_has,
     seed_estimator,
 )
-from .utils._output import as_series_like
+from .utils._output import resampled
+from .utils._tags import sampler_tags
 from .utils._validation import as_float32, resolve_clean_data
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -744,7 +746,9 @@ _NO_CLEAN_DATA = (
 # --------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------
-class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class RDIARelabeler(
+    SamplerFeatureNamesMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
     r"""Relabel harmful training samples by influence functions (RDIA).
 
     RDIA [1]_ fits a logistic regression on the noisy training labels,
@@ -1330,11 +1334,11 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y_out = self.y_relabeled_
         keep = self.sample_indices_
         if len(keep) == len(y_out):
-            return X, as_series_like(y, y_out)
+            return resampled(X, y, y_out)
         if sparse.issparse(X) and X.format not in ("csr", "csc"):
             # COO, DIA, ... cannot be indexed by rows; the rows come back as CSR.
             X = X.tocsr()
-        return _safe_indexing(X, keep), as_series_like(y, y_out[keep], keep)
+        return resampled(X, y, y_out[keep], keep)
 
     def _fit_or_forget(self, X, y, X_val, y_val, trusted):
         """``_fit``; a fit that fails leaves the estimator unfitted.
@@ -1967,7 +1971,7 @@ class RDIARelabeler(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         # so it may miss the 0.83 accuracy scikit-learn expects on clean blobs.
         tags.classifier_tags.poor_score = True
         tags.input_tags.sparse = accepts_sparse(base_estimator(self))
-        return tags
+        return sampler_tags(tags, sample_indices=True)
 
 
 def _apply_selection(y, selected, target, mode):

@@ -9,16 +9,20 @@ adds the WRENCH YouTube set, whose noise comes from real weak supervision.
 Every estimator registered in :data:`METHODS` is run, with its default
 settings, on the same rows: the noisy training rows plus a small share of
 rows whose labels stay clean (carved before noise is injected), which the
-sknoisy estimators are told about through ``fit(X, y, trusted=mask)``. Each
-sknoisy estimator is printed under the plain model it wraps, fitted on the
-same rows; a method whose do-no-harm check found its correction worse than
-that plain model returns the plain model and is marked ``(fell back)``.
+sknoisy estimators are told about through ``fit(X, y, trusted=mask)``; the
+plain models train on those rows too, without being told. Each sknoisy
+estimator is printed under a plain model of the family it wraps; a method
+whose do-no-harm check did not find its correction clearly better than its
+own plain base model returns that model and is marked ``(fell back)``.
 Active label correction also gets a simulated annotator that answers the
-clean label of each queried row (within its default budget).
+clean label of each queried row (within its default budget). A legend under
+the table says what each column holds, which methods were given the clean
+rows, and whether the WRENCH set was skipped.
 """
 
 import argparse
 import sys
+import textwrap
 import time
 import warnings
 
@@ -35,7 +39,7 @@ from ._agra import AGRAClassifier
 from ._alc import RobustActiveLabelCorrector
 from ._prune4rel import Prune4ReLSelector
 from ._rdia import RDIARelabeler
-from .datasets import load_wrench
+from .datasets import get_data_home, load_wrench
 from .exceptions import CorrectionFallbackWarning
 from .linear_model import SoftmaxRegression
 from .metrics import label_noise_rate
@@ -124,11 +128,27 @@ def _bundled_datasets(noise_rates, kinds, random_state):
                 )
 
 
-def _wrench_youtube(data_home):
-    """YouTube spam with weak-supervision (majority-vote) labels, TF-IDF."""
+def _wrench_youtube(data_home, notes):
+    """YouTube spam with weak-supervision (majority-vote) labels, TF-IDF.
+
+    Yields nothing when its files are not in ``data_home`` (nothing is
+    downloaded), and appends to ``notes`` a ``(text, command)`` pair that
+    says how to add the set.
+    """
     try:
         data = load_wrench("youtube", data_home=data_home, download_if_missing=False)
     except OSError:
+        where = get_data_home(data_home)
+        notes.append(
+            (
+                f"youtube (WRENCH) skipped: its files are not in {where}. To add "
+                "this set, whose noisy labels come from real weak supervision, set "
+                "SKNOISY_DATA (or pass --data-home) to a folder that holds the "
+                "benchmark data, or download it there once with:",
+                'python -c "from sknoisy.datasets import load_wrench; '
+                "load_wrench('youtube')\"",
+            )
+        )
         return
     vectorizer = TfidfVectorizer().fit(data.train.data)
     # The gold validation split joins the training rows as trusted rows.
@@ -144,6 +164,75 @@ def _wrench_youtube(data_home):
         vectorizer.transform(data.test.data),
         data.test.target,
     )
+
+
+def _legend(methods, bases, width):
+    """Lines under the table: the columns, the clean rows, who was told.
+
+    ``bases`` maps each sknoisy estimator to the class of the model it
+    trained (its ``estimator_``), the model it returns when it falls back.
+    """
+    told = [name for name, (_, extra) in methods.items() if "trusted" in extra]
+    asked = [name for name, (_, extra) in methods.items() if "annotator" in extra]
+    columns = [
+        ("dataset", "the data set (youtube only when its files are found)"),
+        (
+            "noise",
+            "the label noise put into the training labels, kind and rate; for "
+            "youtube, the majority vote of WRENCH's labelling functions",
+        ),
+        (
+            "wrong",
+            "share of the training labels that are actually wrong, among the "
+            "rows not kept clean",
+        ),
+        (
+            "method",
+            '"plain ...": that model alone at its defaults, a baseline; the '
+            "sknoisy estimators follow, each training its own base model "
+            "(below)",
+        ),
+        ("test acc", "accuracy on the clean labels of the test rows (higher: better)"),
+        ("log-loss", "log-loss on the same test rows (lower: better)"),
+        ("seconds", "wall time of the fit"),
+        (
+            "(fell back)",
+            "the do-no-harm check did not find the correction clearly better "
+            "than the estimator's own plain base model, so that model was "
+            "returned, fitted on the same rows",
+        ),
+    ]
+    lines = ["Columns:"]
+    for name, text in columns:
+        lines += textwrap.wrap(
+            text,
+            width,
+            initial_indent=f"  {name:<12}",
+            subsequent_indent=" " * 14,
+        )
+    clean = (
+        f"Clean rows: every model trains on the same rows, the noisy ones plus "
+        f"{TRUSTED_FRACTION:.0%} of the training rows that keep their clean labels "
+        "(youtube: its gold validation split). "
+        f"Told which rows are clean (fit's trusted= mask): {', '.join(told)}. "
+        "The plain models train on the clean rows without being told."
+    )
+    lines += textwrap.wrap(clean, width)
+    if bases:
+        own = ", ".join(f"{name} a {model}" for name, model in bases.items())
+        lines += textwrap.wrap(
+            f"Own base models (with settings of their own): {own}.", width
+        )
+    for name in asked:
+        budget = getattr(methods[name][0](0), "budget", None)
+        within = f"up to {budget}" if budget is not None else "its budget of"
+        lines += textwrap.wrap(
+            f"{name} also asks a simulated annotator for the clean labels of "
+            f"{within} rows of its choice; its plain base model, when it falls "
+            "back, trains on those answers too.",
+            width,
+        )
+    return lines
 
 
 def run(
@@ -184,8 +273,9 @@ def run(
         estimator returned its plain model).
     """
     stream = stream or sys.stdout
+    notes, bases = [], {}
     jobs = list(_bundled_datasets(noise_rates, kinds, random_state))
-    jobs += list(_wrench_youtube(data_home))
+    jobs += list(_wrench_youtube(data_home, notes))
     rows = []
     header = (
         f"{'dataset':<18}{'noise':<16}{'wrong':>7}  {'method':<28}"
@@ -204,6 +294,8 @@ def run(
                 warnings.simplefilter("ignore", CorrectionFallbackWarning)
                 estimator = factory(random_state).fit(X_train, y_noisy, **fit_params)
             fell_back = bool(getattr(estimator, "fallback_", False))
+            if extra:  # a sknoisy estimator: name the model it trained
+                bases.setdefault(method, type(estimator.estimator_).__name__)
             seconds = time.perf_counter() - start
             accuracy = estimator.score(X_test, y_test)
             loss = log_loss(
@@ -228,6 +320,14 @@ def run(
                 file=stream,
                 flush=True,
             )
+    print("-" * len(header), file=stream)
+    for line in _legend(METHODS, bases, len(header)):
+        print(line, file=stream)
+    for text, command in notes:
+        print(file=stream)
+        print(textwrap.fill(text, len(header)), file=stream)
+        # Not wrapped: it is meant to be copied.
+        print(f"  {command}", file=stream)
     return rows
 
 

@@ -219,3 +219,27 @@ def test_deep_compares_prune4rel_with_its_baselines_on_common_seeds():
         "+5.00",
     ]
     assert deep.prune4rel_table([r for r in records if r["method"] == "ALC"]) is None
+
+
+def test_report_header_names_no_folder_of_the_machine(monkeypatch, tmp_path, capsys):
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import _report
+
+    data = tmp_path / "data"
+    (data / "wrench").mkdir(parents=True)
+    monkeypatch.setenv("SKNOISY_DATA", str(data))
+    monkeypatch.setattr(sys, "executable", "/opt/venvs/bench/bin/python3.11")
+    results = REPO_ROOT / "benchmarks" / "results" / "grid.md"
+    argv = [str(REPO_ROOT / "benchmarks" / "grid.py"), "--jobs", "2"]
+    argv += [f"--data-home={data / 'wrench'}", str(results), "/elsewhere/out.md"]
+    monkeypatch.setattr(sys, "argv", argv)
+    header = _report.Report.start("A benchmark", quick=False).parts[1]
+    command = header.splitlines()[0]
+    # Runnable from the repository root once <data> is replaced; paths
+    # outside the repository and the data folder are kept as given.
+    assert command == (
+        "- Command: `SKNOISY_DATA=<data> python benchmarks/grid.py --jobs 2 "
+        "--data-home=<data>/wrench benchmarks/results/grid.md /elsewhere/out.md`"
+    )
+    assert str(tmp_path) not in header
+    assert "/opt/venvs" not in header

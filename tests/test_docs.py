@@ -86,6 +86,17 @@ def test_docs_build_without_warnings(tmp_path):
         "sknoisy.noise.make_label_noise",
     ):
         assert (html / "generated" / f"{page}.html").is_file(), page
+    # Methods inherited from scikit-learn keep their documentation but not its
+    # "Added in version 1.3" notes, which would read as sknoisy's versions.
+    for page in (html / "generated").glob("sknoisy.*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "Added in version" not in text, page.name
+    agra = (html / "generated" / "sknoisy.AGRAClassifier.html").read_text("utf-8")
+    assert "set_fit_request" in agra
+    # Wide tables wrap to the article's width instead of hiding columns
+    # behind a scroll bar: the stylesheet that does it is linked and copied.
+    assert "_static/sknoisy.css" in (html / "index.html").read_text("utf-8")
+    assert (html / "_static" / "sknoisy.css").is_file()
     # ... and every gallery example ran and rendered its plot.
     examples = sorted((DOCS / "examples").glob("plot_*.py"))
     assert examples

@@ -44,6 +44,26 @@ def test_demo_runs_and_prints_a_table(capsys):
         assert 0.5 < row["accuracy"] <= 1.0
         assert 0.0 < row["log_loss"] < 2.0
 
+    # A legend under the table explains every column ...
+    table, legend = out.split("\nColumns:\n")
+    header = table.splitlines()[0]
+    for column in ("dataset", "noise", "wrong", "method", "test acc", "log-loss"):
+        assert column in header
+        assert f"\n  {column} " in "\n" + legend
+    assert "\n  seconds " in legend and "\n  (fell back) " in legend
+    # ... and says which methods were told which rows are clean: exactly the
+    # sknoisy estimators, never the plain baselines.
+    flat = " ".join(legend.split())
+    told = flat.split("Told which rows are clean")[1].split(". ")[0]
+    for method, (_, extra) in demo.METHODS.items():
+        assert (method in told) == ("trusted" in extra), method
+    assert "RobustActiveLabelCorrector also asks a simulated annotator" in flat
+    # Without the WRENCH files, a note says the set was skipped and how to
+    # add it.
+    assert "youtube (WRENCH) skipped: its files are not in /nonexistent." in flat
+    assert "set SKNOISY_DATA (or pass --data-home)" in flat
+    assert "load_wrench('youtube')" in flat
+
 
 def test_readme_python_examples_run(capsys):
     text = (ROOT / "README.md").read_text()

@@ -3,7 +3,11 @@
 import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 
 def base_estimator(meta):
@@ -131,3 +135,29 @@ class AdapterPredictionMixin:
         """
         proba = self.predict_proba(X)  # raises NotFittedError before classes_
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+class SamplerFeatureNamesMixin:
+    """``get_feature_names_out`` of an estimator whose ``fit_resample`` keeps columns.
+
+    A label corrector returns rows of ``X`` with every column unchanged, so
+    its output features are its input features, as for imbalanced-learn's
+    samplers in a pipeline.
+    """
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features ``fit_resample`` returns: the input's.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Input feature names; None means ``feature_names_in_`` when the
+            estimator was fitted on a DataFrame, else ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            The same names, in the same order.
+        """
+        check_is_fitted(self, "n_features_in_")
+        return _check_feature_names_in(self, input_features)
