@@ -1047,7 +1047,9 @@ class RobustActiveLabelCorrector(
         self._round = _new_round()
         self._logger = ProgressLogger(self.verbose, name=type(self).__name__)
         self._train()
-        self._logger.log(round=0, n_samples=n_samples, budget=self.budget)
+        self._logger.log(
+            round=(0, self._planned_rounds()), n_samples=n_samples, budget=self.budget
+        )
         return self
 
     def _resolve_sigma(self, rng):
@@ -1432,12 +1434,17 @@ class RobustActiveLabelCorrector(
             )
         self._train()
         self._logger.log(
-            round=entry["round"],
+            round=(entry["round"], self._planned_rounds()),
             queried=n_queried,
             corrected=entry["n_corrected"],
             hit_rate=float(entry["hit_rate"]),
             budget_left=self.budget - len(self.queried_),
         )
+
+    def _planned_rounds(self):
+        """Return the rounds so far plus those the budget left needs."""
+        left = self.budget - len(self.queried_)
+        return len(self.history_) + -(-left // self.batch_size)
 
     def _check_answers(self, indices, labels):
         """Return ``(indices, answered mask, encoded answered labels)``, validated."""

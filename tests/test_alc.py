@@ -728,7 +728,8 @@ def test_verbose_prints_one_line_per_round(blobs, capsys):
     )
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith("[RobustActiveLabelCorrector] round 0")
+    assert lines[0].startswith("[RobustActiveLabelCorrector] round 0/2")
+    assert lines[1].startswith("[RobustActiveLabelCorrector] round 1/2")
     assert "hit_rate=" in lines[2] and "budget_left=0" in lines[2]
 
 
