@@ -111,6 +111,7 @@ HIGH_NOISE_METHODS = ("plain", "RDIA-LS")
 GOAL_CELL = ("uniform", 0.4)
 GOAL_SHARE, GOAL_GAIN = 90.0, 3.0
 
+MODEL_TITLES = {"mlp": "MLP", "cnn": "CNN"}
 PLAIN = "plain"
 P4R_BASELINES = {"P4R uniform": "uniform", "P4R SmallLoss": "small_loss"}
 METHODS = (
@@ -668,7 +669,9 @@ def main():
     data = (X[:n_train], y[:n_train], X[N_TRAIN:], y[N_TRAIN:])
 
     report = Report.start(
-        "Deep parity: sknoisy methods around skorch networks", args.quick
+        "Deep parity: sknoisy methods around a skorch "
+        + " and a ".join(MODEL_TITLES[m] for m in models),
+        args.quick,
     )
     report.add(
         f"MNIST test images / 255: training rows 0-{n_train - 1} (noisy), test rows "
