@@ -36,6 +36,7 @@ ORDER = (
     "prune4rel_scale",
     "alc",
     "deep",
+    "deep_holdout",
     "grid",
 )
 # Scripts whose --quick run would otherwise write over the full results file
