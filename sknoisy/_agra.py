@@ -3,6 +3,7 @@
 import copy
 import warnings
 from collections import namedtuple
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,12 +23,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .adapters import fit_as_configured, make_adapter
+from .adapters import LinearAdapter, fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
 from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
 from .utils._sparse import take_rows
+from .utils._threads import blas_threads_for
 from .utils._validation import check_wrapped_params, resolve_clean_data
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -1110,18 +1112,19 @@ class AGRAClassifier(
         view = _TrainingView(adapter, self.classes_)
         best_score, best_model = -np.inf, None
         for epoch in range(1, max_epochs + 1):
-            record = self._run_epoch(
-                adapter,
-                X,
-                y,
-                keep,
-                threshold,
-                batch_size,
-                comp_size,
-                shuffle_rng.permutation(n_samples),
-                draw,
-                run,
-            )
+            with self._blas_threads(adapter, X, batch_size + comp_size, n_classes):
+                record = self._run_epoch(
+                    adapter,
+                    X,
+                    y,
+                    keep,
+                    threshold,
+                    batch_size,
+                    comp_size,
+                    shuffle_rng.permutation(n_samples),
+                    draw,
+                    run,
+                )
             record = {"epoch": epoch, **record}
             if evaluate is not None:
                 key = self._evaluate(view, *evaluate)
@@ -1142,6 +1145,16 @@ class AGRAClassifier(
         if best_model is not None:
             adapter.estimator = best_model
         return run
+
+    @staticmethod
+    def _blas_threads(adapter, X, n_rows, n_classes):
+        """One BLAS thread for a linear model's small step products.
+
+        A network's products run in torch, whose threads torch manages.
+        """
+        if not isinstance(adapter, LinearAdapter):
+            return nullcontext()
+        return blas_threads_for(n_rows, X.shape[1], n_classes, sparse.issparse(X))
 
     def _evaluate(self, view, X, y, y_encoded):
         """Return ``(score, -log_loss)`` on clean rows: higher is better."""

@@ -3,6 +3,7 @@ import inspect
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
+from sklearn.datasets import load_digits
 
 from sknoisy.utils import ProgressLogger, all_estimators
 
@@ -212,3 +213,55 @@ def test_prune4rel_warnings_point_at_the_callers_line_through_a_pipeline(method)
     with pytest.warns(UncheckedCorrectionWarning, match="too few rows") as record:
         pipeline.make_pipeline(*steps).fit(X, y)
     assert [w.filename for w in record] == [__file__]
+
+
+# ------------------------------------------------------------ BLAS threads
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {
+        pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"
+    }
+
+
+def test_small_products_hold_blas_to_one_thread_and_large_ones_do_not():
+    from threadpoolctl import threadpool_limits
+
+    from sknoisy.utils._threads import SMALL_PRODUCT, blas_threads_for
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != {2}:
+            pytest.skip("this BLAS cannot run two threads")
+        with blas_threads_for(32, 64, 10):
+            assert _blas_threads() == {1}
+        with blas_threads_for(4096, 100_000, 3, sparse_input=True):
+            assert _blas_threads() == {1}  # sparse products are scipy's own
+        with blas_threads_for(SMALL_PRODUCT, 1, 1):
+            assert _blas_threads() == {2}
+        assert _blas_threads() == {2}
+
+
+def test_training_epochs_run_on_one_blas_thread(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    from sknoisy import AGRAClassifier
+    from sknoisy.linear_model import SoftmaxRegression
+
+    seen = []
+    step = SoftmaxRegression._step
+
+    def spy(self, *args, **kwargs):
+        seen.append(_blas_threads())
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(SoftmaxRegression, "_step", spy)
+    X, y = load_digits(return_X_y=True)
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != {2}:
+            pytest.skip("this BLAS cannot run two threads")
+        SoftmaxRegression(max_epochs=1).fit(X[:200], y[:200])
+        AGRAClassifier(
+            SoftmaxRegression(max_epochs=1), fallback=False, random_state=0
+        ).fit(X[:200], y[:200])
+        assert _blas_threads() == {2}
+    assert seen and all(threads == {1} for threads in seen)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._sparse import take_rows
+from ..utils._threads import blas_threads_for
 from ..utils._validation import encode_labels
 from ..utils._verbose import ProgressLogger
 
@@ -339,11 +340,16 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         total = 0.0
-        for start in range(0, n_samples, self.batch_size):
-            batch = order[start : start + self.batch_size]
-            weight = None if sample_weight is None else sample_weight[batch]
-            X_batch = take_rows(X, batch)
-            total += self._step(X_batch, y_encoded[batch], weight) * len(batch)
+        batch_size = min(self.batch_size, n_samples)
+        small = blas_threads_for(
+            batch_size, X.shape[1], len(self.classes_), sparse.issparse(X)
+        )
+        with small:
+            for start in range(0, n_samples, self.batch_size):
+                batch = order[start : start + self.batch_size]
+                weight = None if sample_weight is None else sample_weight[batch]
+                X_batch = take_rows(X, batch)
+                total += self._step(X_batch, y_encoded[batch], weight) * len(batch)
         self.n_iter_ += 1
         self.loss_curve_.append(total / n_samples)
 
