@@ -27,7 +27,12 @@ from .adapters import LinearAdapter, fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
-from .utils._meta import AdapterPredictionMixin, accepts_sparse, base_estimator
+from .utils._meta import (
+    AdapterPredictionMixin,
+    accepts_sparse,
+    base_estimator,
+    user_random_state,
+)
 from .utils._sparse import take_rows
 from .utils._threads import blas_threads_for
 from .utils._validation import check_wrapped_params, resolve_clean_data
@@ -934,8 +939,7 @@ class AGRAClassifier(
         """
         rows = np.flatnonzero(is_train)
         X = Z if len(rows) == Z.shape[0] else take_rows(Z, rows)
-        own = self.random_state
-        random_state = own if own is None or isinstance(own, Integral) else int(seed)
+        random_state = user_random_state(self.random_state, lambda: seed)
         return fit_as_configured(base, n_classes, X, z_y[rows], random_state)
 
     def _candidates(self, base):

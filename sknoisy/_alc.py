@@ -29,6 +29,7 @@ from .utils._meta import (
     SamplerFeatureNamesMixin,
     accepts_sparse,
     base_estimator,
+    user_random_state,
 )
 from .utils._output import resampled
 from .utils._tags import sampler_tags
@@ -1189,12 +1190,9 @@ class RobustActiveLabelCorrector(
     def _use_plain(self):
         """Make the plain base model, on the same rows and labels, the final one."""
         rows, _ = self._training_rows(np.arange(len(self._trusted)), self._trusted)
-        # The model the user would have fitted: our random_state when it is
-        # None or an int (a skorch net then uses the caller's torch stream
-        # or that seed), else a seed drawn from it.
-        seed = self.random_state
-        if seed is not None and not isinstance(seed, Integral):
-            seed = int(self._check_rng.integers(_INT32_MAX))
+        seed = user_random_state(
+            self.random_state, lambda: self._check_rng.integers(_INT32_MAX)
+        )
         plain = self._plain_model(rows, seed)
         self._adapter = plain
         self.estimator_ = plain.estimator

@@ -39,6 +39,7 @@ from .utils._meta import (
     accepts_sparse,
     base_estimator,
     seed_estimator,
+    user_random_state,
 )
 from .utils._output import resampled
 from .utils._tags import sampler_tags
@@ -1163,34 +1164,29 @@ class Prune4ReLSelector(
         )
         estimator = base_estimator(self)
         kept = self.sample_indices_
+        if self.fallback_:
+            self._logger.log(step="fallback: re-labeling model on all rows")
+        X_kept = _safe_indexing(X, kept)
         if self.fallback_ and not trusted.any():
             # The model the user would have without pruning: their own fit.
-            self._logger.log(step="fallback: re-labeling model on all rows")
-            seed = self.random_state
-            if seed is not None and not isinstance(seed, Integral):
-                seed = self._estimator_seed
-            X_kept = _safe_indexing(X, kept)
+            seed = user_random_state(self.random_state, lambda: self._estimator_seed)
             self._adapter = fit_as_configured(
                 estimator, len(self.classes_), X_kept, y_enc[kept], seed
             )
-            self.estimator_ = self._adapter.estimator
-            self._logger.log(step="re-labeling fit", n_rows=len(kept))
-            return self
-        if self.fallback_:
-            self._logger.log(step="fallback: re-labeling model on all rows")
-        if self.schedule == "steps":
-            # All the rows the re-labeling model could have been trained on.
-            n_full = int(np.sum(~trusted | self.train_on_trusted))
-            estimator = _epochs_for_same_steps(estimator, n_full, len(kept))
-        self._logger.start("re-labeling fit")
-        self._adapter = _fit_model(
-            estimator,
-            len(self.classes_),
-            _safe_indexing(X, kept),
-            y_enc[kept],
-            trusted[kept],
-            self._estimator_seed,
-        )
+        else:
+            if self.schedule == "steps":
+                # All the rows the re-labeling model could have been trained on.
+                n_full = int(np.sum(~trusted | self.train_on_trusted))
+                estimator = _epochs_for_same_steps(estimator, n_full, len(kept))
+            self._logger.start("re-labeling fit")
+            self._adapter = _fit_model(
+                estimator,
+                len(self.classes_),
+                X_kept,
+                y_enc[kept],
+                trusted[kept],
+                self._estimator_seed,
+            )
         self.estimator_ = self._adapter.estimator
         self._logger.log(step="re-labeling fit", n_rows=len(kept))
         return self

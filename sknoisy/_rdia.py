@@ -2,7 +2,7 @@
 
 import inspect
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import sparse
@@ -27,7 +27,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .adapters import LinearAdapter, fit_as_configured, is_skorch_net
+from .adapters import (
+    LinearAdapter,
+    fit_as_configured,
+    is_skorch_net,
+    private_random_stream,
+)
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .model_selection import (
     MIN_TRUSTED_FOR_CHECK,
@@ -41,6 +46,7 @@ from .utils._meta import (
     base_estimator,
     estimator_has,
     seed_estimator,
+    user_random_state,
 )
 from .utils._output import resampled
 from .utils._tags import sampler_tags
@@ -1803,8 +1809,7 @@ class RDIARelabeler(
                 )
         if check is None or check.harmful:
             # The network the user would have without RDIA-LS.
-            own = self.random_state
-            random_state = own if own is None or isinstance(own, Integral) else seed
+            random_state = user_random_state(self.random_state, lambda: seed)
             plain = fit_as_configured(
                 base,
                 n_classes,
@@ -1869,12 +1874,8 @@ class RDIARelabeler(
 
     def _estimator_output(self, method, X):
         """``estimator_.<method>(X)``; a network's on a forked torch stream."""
-        if not self._encoded_outputs:
-            return getattr(self.estimator_, method)(X)
-        from .adapters._skorch import fork_torch_rng
-
         # skorch's DataLoader draws a seed from the global torch stream.
-        with fork_torch_rng(self.estimator_.device):
+        with private_random_stream(self.estimator_):
             return getattr(self.estimator_, method)(X)
 
     @available_if(estimator_has("predict"))

@@ -1,5 +1,7 @@
 """Pieces every sknoisy meta-estimator shares: delegation checks and tags."""
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
@@ -45,6 +47,33 @@ def seed_estimator(estimator, seed):
     if keys:
         estimator.set_params(**dict.fromkeys(keys, int(seed)))
     return estimator
+
+
+def user_random_state(random_state, draw_seed):
+    """Return the ``random_state`` a fallback fits the user's own model with.
+
+    Falling back returns the model the user would have fitted
+    (:func:`sknoisy.adapters.fit_as_configured`): it takes the
+    meta-estimator's ``random_state`` itself when that is None or an int, so
+    that the fallback equals the user's fit seeded the same way; a
+    ``RandomState`` instance cannot be passed on unchanged, so an int is
+    drawn instead.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None
+        The meta-estimator's ``random_state``.
+
+    draw_seed : callable
+        ``draw_seed() -> int``, called only for a ``RandomState`` instance.
+
+    Returns
+    -------
+    random_state : int or None
+    """
+    if random_state is None or isinstance(random_state, Integral):
+        return random_state
+    return int(draw_seed())
 
 
 def estimator_has(attr):
