@@ -342,10 +342,10 @@ def _youtube_cell(d):
 def _graph_rows(gold, mnist, youtube):
     from sknoisy._prune4rel import (
         _auto_cos_threshold,
-        _l2_normalize,
         _radius_graph,
         _sample_rows,
     )
+    from sknoisy.neighbors import l2_normalize
 
     sets = {
         "breast-cancer (standardised)": _gold_cell(
@@ -359,7 +359,7 @@ def _graph_rows(gold, mnist, youtube):
     }
     rows = []
     for name, Z in sets.items():
-        Zn = _l2_normalize(Z)
+        Zn = l2_normalize(Z)
         auto = _auto_cos_threshold(
             Zn, 20, _sample_rows(Zn.shape[0], np.random.default_rng(0))
         )

@@ -60,7 +60,8 @@ def run_selection(n, neighbors, gain, balance, queue):
     from sklearn.linear_model import LogisticRegression
 
     from sknoisy import Prune4ReLSelector
-    from sknoisy._prune4rel import _l2_normalize, _radius_graph
+    from sknoisy._prune4rel import _radius_graph
+    from sknoisy.neighbors import l2_normalize as _l2_normalize
 
     Z, y, proba = make_data(n)
     selector = Prune4ReLSelector(

@@ -12,7 +12,6 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._metadata_requests import RequestMethod
@@ -24,6 +23,7 @@ from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
+from .neighbors import cosine_kneighbors, resolve_neighbors
 from .utils._meta import (
     AdapterPredictionMixin,
     SamplerFeatureNamesMixin,
@@ -210,28 +210,38 @@ def _train_epochs(adapter, X, y, alpha, n_epochs, robust, update, pin):
 # --------------------------------------------------------------------------
 # kNN graph, Laplacians and entropy propagation (Eq. 8)
 # --------------------------------------------------------------------------
-def _knn_graph(features, n_neighbors):
+def _knn_graph(features, n_neighbors, search="exact", random_state=None, n_jobs=None):
     """Symmetrised Gaussian kNN affinity ``½(W + Wᵀ)`` as a CSR matrix.
 
     ``w_ij = exp(-d_ij² / σ_W)`` on the ``n_neighbors`` nearest neighbours of
     every row (itself excluded), with ``σ_W`` the median of those ``d²``.
-    Memory is ``O(n · k)``.
+    ``features`` are ℓ2-normalised, so the nearest by distance are the
+    nearest by cosine and ``d² = 2 - 2 cos``; the search is
+    :func:`sknoisy.neighbors.cosine_kneighbors` (exact blocks through joblib
+    with ``n_jobs``, or the approximate index). Memory is ``O(n · k)``.
     """
     n_samples = features.shape[0]
     k = min(int(n_neighbors), n_samples - 1)
     if k < 1:
         return sparse.csr_matrix((n_samples, n_samples))
-    distances, neighbors = (
-        NearestNeighbors(n_neighbors=k).fit(features).kneighbors(return_distance=True)
+    neighbors, cosines = cosine_kneighbors(
+        features,
+        k,
+        algorithm=search,
+        normalized=True,
+        random_state=random_state,
+        n_jobs=n_jobs,
     )
-    squared = np.square(distances.astype(np.float64))
-    width = float(np.median(squared))
+    found = neighbors >= 0
+    squared = np.maximum(2.0 - 2.0 * cosines.astype(np.float64), 0.0)
+    width = float(np.median(squared[found])) if found.any() else 0.0
     if width <= 0.0:
-        width = float(np.mean(squared)) or 1.0
-    weights = np.exp(-squared / width)
-    indptr = np.arange(0, n_samples * k + 1, k)
+        width = float(np.mean(squared[found])) if found.any() else 1.0
+        width = width or 1.0
+    weights = np.exp(-squared[found] / width)
+    indptr = np.concatenate([[0], np.cumsum(found.sum(axis=1))])
     affinity = sparse.csr_matrix(
-        (weights.ravel(), neighbors.ravel(), indptr), shape=(n_samples, n_samples)
+        (weights, neighbors[found], indptr), shape=(n_samples, n_samples)
     )
     return ((affinity + affinity.T) * 0.5).tocsr()
 
@@ -500,6 +510,22 @@ class RobustActiveLabelCorrector(
         ``k`` of the symmetrised kNN graph, whose Gaussian weights have
         width the median squared kNN distance.
 
+    neighbors : {"auto", "exact", "approximate"}, default="auto"
+        The kNN search of the graph: scikit-learn's exact search, or an
+        approximate inverted-file index (faiss, the ``ann`` extra; see
+        :mod:`sknoisy.neighbors`) whose cost grows as ``n log n``.
+        ``"auto"``: exact for graphs below 100,000 rows (or without faiss),
+        approximate above.
+
+    graph_scope : {"candidates", "all"}, default="candidates"
+        The rows of the graph. ``"candidates"``: built every round on the
+        candidates' current features (the paper's Algorithm 1 as read in
+        the spec). ``"all"``: built once, at the first round, on every
+        training row, and each round diffuses on the subgraph induced by
+        its candidates; rounds then cost no neighbour search, which pays
+        off when the candidate sets are large. The graph keeps the first
+        round's features (a network's embedding of that round).
+
     laplacian : {"random_walk", "symmetric", "unnormalized"}, default="random_walk"
         ``L`` of Eq. 8: ``I - D⁻¹W``, ``I - D^-½ W D^-½`` or ``D - W``.
 
@@ -536,6 +562,12 @@ class RobustActiveLabelCorrector(
         :class:`~sknoisy.exceptions.CorrectionFallbackWarning` or an
         :class:`~sknoisy.exceptions.UncheckedCorrectionWarning`. ``False`` is
         the paper's behaviour: the robust model, unchecked. See Notes.
+
+    n_jobs : int, default=None
+        Parallel blocks of the graph's neighbour search through joblib
+        (so a :func:`joblib.parallel_backend`, dask included, spreads
+        them), or faiss's threads for the approximate one. ``None`` means 1
+        unless in a joblib backend context; ``-1`` all cores.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the model, the candidate sets, the ``"random"`` baseline,
@@ -825,12 +857,15 @@ class RobustActiveLabelCorrector(
         "candidate_sampling": [StrOptions({"uniform", "score", "alpha"}), callable],
         "graph_features": [StrOptions({"embedding", "input"}), callable],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "neighbors": [StrOptions({"auto", "exact", "approximate"})],
+        "graph_scope": [StrOptions({"candidates", "all"})],
         "laplacian": [StrOptions({"random_walk", "symmetric", "unnormalized"})],
         "diffusion_rate": [Interval(Real, 0, None, closed="neither")],
         "diffusion_steps": [Interval(Integral, 0, None, closed="left")],
         "propagation": [StrOptions({"full", "delta"}), None],
         "train_on_trusted": ["boolean"],
         "fallback": ["boolean"],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -862,12 +897,15 @@ class RobustActiveLabelCorrector(
         candidate_sampling="uniform",
         graph_features="embedding",
         n_neighbors=10,
+        neighbors="auto",
+        graph_scope="candidates",
         laplacian="random_walk",
         diffusion_rate=0.5,
         diffusion_steps=5,
         propagation="delta",
         train_on_trusted=True,
         fallback=True,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -886,12 +924,15 @@ class RobustActiveLabelCorrector(
         self.candidate_sampling = candidate_sampling
         self.graph_features = graph_features
         self.n_neighbors = n_neighbors
+        self.neighbors = neighbors
+        self.graph_scope = graph_scope
         self.laplacian = laplacian
         self.diffusion_rate = diffusion_rate
         self.diffusion_steps = diffusion_steps
         self.propagation = propagation
         self.train_on_trusted = train_on_trusted
         self.fallback = fallback
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -1023,12 +1064,14 @@ class RobustActiveLabelCorrector(
         seed = check_random_state(self.random_state).randint(_INT32_MAX)
         # Children are keyed by position: the first three streams are those
         # of the paper-setting fits, whatever is added after them.
-        model_seq, select_seq, retrain_seq, check_seq, sigma_seq = (
-            np.random.SeedSequence(seed).spawn(5)
+        model_seq, select_seq, retrain_seq, check_seq, sigma_seq, graph_seq = (
+            np.random.SeedSequence(seed).spawn(6)
         )
         self._select_rng = np.random.default_rng(select_seq)
         self._retrain_rng = np.random.default_rng(retrain_seq)
         self._check_rng = np.random.default_rng(check_seq)
+        self._graph_rng = np.random.default_rng(graph_seq)
+        self._graph = None
 
         n_samples = X.shape[0]
         self._X = X
@@ -1321,8 +1364,7 @@ class RobustActiveLabelCorrector(
         candidates = self._candidates(pool, scores, n_queries, rng)
         laplacian = None
         if self.propagation is not None:
-            features = self._graph_features(_safe_indexing(self._X, pool[candidates]))
-            affinity = _knn_graph(features, self.n_neighbors)
+            affinity = self._candidate_graph(pool[candidates])
             laplacian = _laplacian(affinity, self.laplacian)
             _check_diffusion_rate(self.diffusion_rate, self.laplacian, laplacian)
         picks = _propagation_select(
@@ -1334,6 +1376,31 @@ class RobustActiveLabelCorrector(
             self.propagation,
         )
         return pool[candidates[picks]]
+
+    def _candidate_graph(self, rows):
+        """Return the kNN affinity among this round's candidates ``rows``.
+
+        ``graph_scope="candidates"`` builds it on the candidates' features;
+        ``"all"`` takes the subgraph induced by the candidates in the graph
+        of every training row, built at the first round and kept.
+        """
+        if self.graph_scope == "candidates":
+            features = self._graph_features(_safe_indexing(self._X, rows))
+            return self._knn_affinity(features)
+        if self._graph is None:
+            self._logger.start("graph of every row")
+            self._graph = self._knn_affinity(self._graph_features(self._X))
+        return self._graph[rows][:, rows].tocsr()
+
+    def _knn_affinity(self, features):
+        search = resolve_neighbors(self.neighbors, features.shape[0])
+        return _knn_graph(
+            features,
+            self.n_neighbors,
+            search,
+            random_state=int(self._graph_rng.integers(_INT32_MAX)),
+            n_jobs=self.n_jobs,
+        )
 
     def _uncertainty(self, proba, y_pool, pool):
         if callable(self.uncertainty):

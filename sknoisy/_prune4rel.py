@@ -11,6 +11,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
@@ -33,6 +34,7 @@ from ._divide_mix_lite import DivideMixLiteClassifier
 from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .model_selection import compare_held_out
+from .neighbors import cosine_kneighbors, l2_normalize, resolve_neighbors
 from .utils._meta import (
     AdapterPredictionMixin,
     SamplerFeatureNamesMixin,
@@ -55,6 +57,13 @@ _BLOCK_BYTES = 64 * 2**20
 _TAU_SAMPLE = 2000
 # Share of isolated points above which a fixed tau gets a warning.
 _ISOLATED_WARNING = 0.5
+# Neighbours per row searched by the approximate index: four times
+# target_degree, at least 80. tau="auto" gives half the rows target_degree
+# neighbours, but the mean degree is about twice that (dense regions), and
+# rows beyond the searched count lose edges: on 3,000 clustered rows
+# (tests/test_prune4rel.py), 40 kept 87 % of the exact selection, 80 kept 98 %
+# and 160 all of it.
+_APPROXIMATE_MIN_NEIGHBORS = 80
 
 _STRATEGIES = {
     "prune4rel",
@@ -82,18 +91,6 @@ _NEEDS_EMBEDDINGS = {"prune4rel", "grand", "moderate", "kcenter_greedy"}
 # --------------------------------------------------------------------------
 # Similarities: normalisation, the exact radius graph, tau="auto"
 # --------------------------------------------------------------------------
-def _l2_normalize(Z):
-    """Rows of ``Z`` scaled to unit norm; zero rows stay zero (cos = 0)."""
-    if sparse.issparse(Z):
-        Z = sparse.csr_matrix(Z, dtype=Z.dtype if Z.dtype == np.float32 else None)
-        norms = np.sqrt(np.asarray(Z.multiply(Z).sum(axis=1)).ravel())
-        scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-        return (sparse.diags(scale.astype(Z.dtype)) @ Z).tocsr()
-    norms = np.linalg.norm(Z, axis=1)
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return Z * scale[:, None]
-
-
 def _rows_per_block(n_rows, dtype):
     return max(16, _BLOCK_BYTES // (max(n_rows, 1) * np.dtype(dtype).itemsize))
 
@@ -104,38 +101,47 @@ def _cosines(Zn_rows, Zn_cols):
     return block.toarray() if sparse.issparse(block) else np.asarray(block)
 
 
-def _radius_graph(Zn, cos_threshold, max_neighbors=None):
+def _radius_graph(Zn, cos_threshold, max_neighbors=None, n_jobs=None):
     """Exact graph of ``w_ij = ½ + ½ cos(z_i, z_j)`` for ``cos > cos_threshold``.
 
     Blocked products over the upper triangle only (the graph is symmetric),
     thresholded into CSR: ``O(block · N + nnz)`` memory, never ``N × N``.
-    ``w_ii = 1``. With ``max_neighbors`` every row keeps its largest weights
-    only (self first), and the graph is no longer symmetric. Returns the
-    transpose in CSR, whose row ``p`` lists the points that have ``p`` as
-    neighbour: the entries a pick of ``p`` updates.
+    The blocks run through :class:`joblib.Parallel` (``n_jobs``, or the
+    active joblib backend). ``w_ii = 1``. With ``max_neighbors`` every row
+    keeps its largest weights only (self first), and the graph is no longer
+    symmetric. Returns the transpose in CSR, whose row ``p`` lists the points
+    that have ``p`` as neighbour: the entries a pick of ``p`` updates.
     """
     n = Zn.shape[0]
     step = _rows_per_block(n, Zn.dtype)
-    rows, cols, weights = [], [], []
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        block = Zn[start:stop] @ Zn[start:].T
-        if sparse.issparse(block):
-            block = block.tocoo()
-            keep = (block.data > cos_threshold) & (block.col > block.row)
-            r, c, v = block.row[keep], block.col[keep], block.data[keep]
-        else:
-            r, c = np.nonzero(block > cos_threshold)
-            keep = c > r
-            r, c = r[keep], c[keep]
-            v = block[r, c]
-        rows.append(r.astype(np.int64) + start)
-        cols.append(c.astype(np.int64) + start)
-        weights.append(0.5 + 0.5 * v)
+    blocks = Parallel(n_jobs=n_jobs)(
+        delayed(_upper_block_edges)(Zn, start, min(start + step, n), cos_threshold)
+        for start in range(0, n, step)
+    )
+    upper_r = np.concatenate([b[0] for b in blocks] + [np.empty(0, np.int64)])
+    upper_c = np.concatenate([b[1] for b in blocks] + [np.empty(0, np.int64)])
+    upper_w = np.concatenate([b[2] for b in blocks] + [np.empty(0, Zn.dtype)])
+    return _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors)
+
+
+def _upper_block_edges(Zn, start, stop, cos_threshold):
+    """Edges ``i < j`` with ``cos > cos_threshold`` of rows ``start:stop``."""
+    block = Zn[start:stop] @ Zn[start:].T
+    if sparse.issparse(block):
+        block = block.tocoo()
+        keep = (block.data > cos_threshold) & (block.col > block.row)
+        r, c, v = block.row[keep], block.col[keep], block.data[keep]
+    else:
+        r, c = np.nonzero(block > cos_threshold)
+        keep = c > r
+        r, c = r[keep], c[keep]
+        v = block[r, c]
+    return r.astype(np.int64) + start, c.astype(np.int64) + start, 0.5 + 0.5 * v
+
+
+def _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors):
+    """CSR transpose of the graph of the edges ``i < j`` both ways, ``w_ii = 1``."""
     diag = np.arange(n)
-    upper_r = np.concatenate([*rows, np.empty(0, np.int64)])
-    upper_c = np.concatenate([*cols, np.empty(0, np.int64)])
-    upper_w = np.concatenate([*weights, np.empty(0, Zn.dtype)])
     graph = sparse.csr_matrix(
         (
             np.concatenate([upper_w, upper_w, np.ones(n, dtype=upper_w.dtype)]),
@@ -149,6 +155,29 @@ def _radius_graph(Zn, cos_threshold, max_neighbors=None):
     if max_neighbors is not None:
         graph = _keep_largest_per_row(graph, max_neighbors).T.tocsr()
     return graph
+
+
+def _knn_radius_graph(indices, cosines, cos_threshold, max_neighbors=None):
+    """Build the radius graph restricted to the found nearest neighbours.
+
+    Every pair that either row found among its neighbours with
+    ``cos > cos_threshold`` is an edge, both ways (``w`` is symmetric), as
+    in the exact graph; only pairs that neither found are missing. Built
+    without a COO copy of all pairs: ``O(n · k)`` memory.
+    """
+    n = indices.shape[0]
+    keep = (cosines > cos_threshold) & (indices >= 0)
+    # One direction of each pair: i < j, so that a pair both rows found is
+    # stored once (the row-major mask keeps rows in order).
+    upper = keep & (indices > np.arange(n)[:, None])
+    lower = keep & ~upper
+    rows = np.concatenate([np.nonzero(upper)[0], indices[lower].astype(np.int64)])
+    cols = np.concatenate([indices[upper], np.nonzero(lower)[0]])
+    weights = 0.5 + 0.5 * np.concatenate([cosines[upper], cosines[lower]])
+    # A pair both rows found appears twice: keep one copy.
+    pair = rows * n + cols
+    _, first = np.unique(pair, return_index=True)
+    return _symmetric_graph(rows[first], cols[first], weights[first], n, max_neighbors)
 
 
 def _keep_largest_per_row(graph, max_neighbors):
@@ -189,8 +218,7 @@ def _auto_cos_threshold(Zn, target_degree, sample):
     neighbours that would meet a mean target alone and leave the other rows
     isolated.
     """
-    n = Zn.shape[0]
-    k = int(min(np.ceil(target_degree), n - 1))
+    k = _target_rank(target_degree, Zn.shape[0])
     if k < 1:
         return -1.0
     kth = np.concatenate(
@@ -198,8 +226,17 @@ def _auto_cos_threshold(Zn, target_degree, sample):
             -np.partition(-cos, k - 1, axis=1)[:, k - 1]
             for _, cos in _sampled_cosines(Zn, sample)
         ]
-    ).astype(np.float64)
-    kth = np.sort(kth)[::-1]
+    )
+    return _median_threshold(kth)
+
+
+def _target_rank(target_degree, n_rows):
+    return int(min(np.ceil(target_degree), n_rows - 1))
+
+
+def _median_threshold(kth):
+    """Return :func:`_auto_cos_threshold` from each row's ``k``-th cosine."""
+    kth = np.sort(np.asarray(kth, dtype=np.float64))[::-1]
     inside = kth[(len(kth) + 1) // 2 - 1]  # the upper median
     below = kth[kth < inside]
     # Midway to the next distinct value, so that rounding differences between
@@ -796,17 +833,25 @@ class Prune4ReLSelector(
         quotas proportional to class sizes (largest-remainder rounding, so
         they sum to ``k``). ``False``: no balance.
 
-    neighbors : {"radius", "dense"}, default="radius"
-        ``"radius"``: the exact graph of all pairs with ``s > tau``, built
-        once by blocked products into a sparse matrix
-        (``O(block · N + nnz)`` memory), then a lazy-heap greedy.
-        ``"dense"``: the official scheme, similarities recomputed from the
-        embeddings at every pick (``O(k · N · d)``); slow, kept as a
-        reference. Both select the same rows up to ties.
+    neighbors : {"auto", "exact", "approximate", "dense"}, default="auto"
+        How the neighbourhood graph (all pairs with ``s > tau``) is found.
+        ``"exact"``: blocked matrix products into a sparse graph
+        (``O(N² d)`` time, ``O(block · N + nnz)`` memory), then a lazy-heap
+        greedy. ``"approximate"``: each row's nearest neighbours from an
+        inverted-file index (faiss, the ``ann`` extra; see
+        :mod:`sknoisy.neighbors`), pairs above ``tau`` kept both ways, so
+        the graph misses only pairs that neither row found among its
+        ``max(80, 4 · target_degree)`` nearest (``max_neighbors - 1`` when
+        set); time grows as ``N log N``. ``"auto"``: exact below 100,000
+        rows (or without faiss), approximate above. ``"dense"``: the
+        official scheme, similarities recomputed from the embeddings at
+        every pick (``O(k · N · d)``); slow, kept as a reference. ``"exact"``
+        and ``"dense"`` select the same rows up to ties. ``"radius"`` is the
+        former name of ``"exact"``.
 
     max_neighbors : int, default=None
         Keep at most this many neighbours (the most similar, self included)
-        per point; ``neighbors="radius"`` only.
+        per point; not with ``neighbors="dense"``.
 
     forgetting_epochs : int, default=10
         Epochs of the per-epoch warm-up run by ``strategy="forgetting"``
@@ -860,6 +905,13 @@ class Prune4ReLSelector(
         whose contract is the budget); ``True`` runs it in both, ``False``
         in neither.
         ``False`` (the paper): the budget always holds.
+
+    n_jobs : int, default=None
+        Parallel blocks of the exact neighbour search through
+        :class:`joblib.Parallel` (so a :func:`joblib.parallel_backend`, dask
+        included, spreads them), or faiss's threads for the approximate
+        one. ``None`` means 1 unless in a joblib backend context; ``-1``
+        all cores.
 
     random_state : int, RandomState instance or None, default=None
         Seeds, from independent child streams, the warm-up model, the tau
@@ -920,9 +972,13 @@ class Prune4ReLSelector(
         The threshold used, chosen from the data for ``tau="auto"``
         (``strategy="prune4rel"``).
 
+    neighbors_ : {"exact", "approximate", "dense"} or None
+        The neighbour search used (``neighbors="auto"`` resolved);
+        None for strategies other than ``"prune4rel"``.
+
     mean_degree_ : float or None
-        Mean number of neighbours per point, self excluded: exact for
-        ``neighbors="radius"``, estimated on the tau sample for
+        Mean number of neighbours per point, self excluded, in the stored
+        graph (exact or approximate); estimated on the tau sample for
         ``"dense"``.
 
     isolated_fraction_ : float or None
@@ -1060,13 +1116,14 @@ class Prune4ReLSelector(
         "eta": [Interval(Real, 0, None, closed="neither")],
         "gain": [StrOptions({"self", "full"})],
         "balance": ["boolean", StrOptions({"proportional"})],
-        "neighbors": [StrOptions({"radius", "dense"})],
+        "neighbors": [StrOptions({"auto", "exact", "approximate", "radius", "dense"})],
         "max_neighbors": [Interval(Integral, 1, None, closed="left"), None],
         "forgetting_epochs": [Interval(Integral, 1, None, closed="left")],
         "compat": ["boolean"],
         "schedule": [StrOptions({"epochs", "steps"})],
         "train_on_trusted": ["boolean"],
         "fallback": ["boolean", StrOptions({"auto"})],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -1097,13 +1154,14 @@ class Prune4ReLSelector(
         eta=1.0,
         gain="self",
         balance=True,
-        neighbors="radius",
+        neighbors="auto",
         max_neighbors=None,
         forgetting_epochs=10,
         compat=False,
         schedule="epochs",
         train_on_trusted=True,
         fallback="auto",
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -1126,6 +1184,7 @@ class Prune4ReLSelector(
         self.schedule = schedule
         self.train_on_trusted = train_on_trusted
         self.fallback = fallback
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -1258,10 +1317,10 @@ class Prune4ReLSelector(
         candidates = ~trusted
         seeds = np.flatnonzero(trusted) if self.train_on_trusted else np.empty(0, int)
         n_select = self._budget(int(candidates.sum()), n_classes, len(seeds))
-        if self.max_neighbors is not None and self.neighbors != "radius":
+        if self.max_neighbors is not None and self.neighbors == "dense":
             raise ValueError(
-                "max_neighbors caps the stored graph and needs neighbors='radius'; "
-                f"got neighbors={self.neighbors!r}."
+                "max_neighbors caps the stored graph, which neighbors='dense' does "
+                "not build; use neighbors='auto', 'exact' or 'approximate'."
             )
         embeddings, proba = self._check_precomputed(embeddings, proba, n_rows)
         given = {"embeddings": embeddings, "proba": proba}
@@ -1292,7 +1351,7 @@ class Prune4ReLSelector(
         # --- 2. the gains and the chooser --------------------------------
         tie_rng = np.random.default_rng(tie_seq)
         tie_rank = np.arange(n_rows) if self.compat else tie_rng.permutation(n_rows)
-        self.objective_ = self.tau_ = None
+        self.objective_ = self.tau_ = self.neighbors_ = None
         self.mean_degree_ = self.isolated_fraction_ = None
         lazy = True
         if strategy == "prune4rel":
@@ -1540,24 +1599,52 @@ class Prune4ReLSelector(
         return _moderate_scores(embeddings, y_enc, n_classes)  # "moderate"
 
     def _neighbourhood_state(self, embeddings, rng):
-        """Prune4ReL's gains over the radius graph or streamed columns."""
+        """Prune4ReL's gains over the neighbourhood graph or streamed columns."""
         self._logger.start("neighbourhoods")
-        Zn = _l2_normalize(embeddings)
-        sample = _sample_rows(Zn.shape[0], rng)
-        if self.tau == "auto":
-            cos_threshold = _auto_cos_threshold(Zn, self.target_degree, sample)
-            self.tau_ = (1.0 + cos_threshold) / 2.0
-        else:
-            self.tau_ = float(self.tau)
-            cos_threshold = 2.0 * self.tau_ - 1.0
-        if self.neighbors == "radius":
-            graph_t = _radius_graph(Zn, cos_threshold, self.max_neighbors)
-            # Row i of the graph (i's neighbours) is column i of its transpose.
-            degrees = np.bincount(graph_t.indices, minlength=Zn.shape[0]) - 1
+        n_rows = embeddings.shape[0]
+        sample = _sample_rows(n_rows, rng)
+        search = self._search(n_rows)
+        self.neighbors_ = search
+        if search == "approximate":
+            # Each row's nearest neighbours from the index, then the pairs
+            # above the threshold: the radius graph less the pairs that
+            # neither row found (rows beyond n_neighbors similar ones).
+            n_neighbors = self._approximate_neighbors()
+            indices, cosines = cosine_kneighbors(
+                embeddings,
+                n_neighbors,
+                algorithm="approximate",
+                random_state=rng.integers(_INT32_MAX),
+                n_jobs=self.n_jobs,
+            )
+            cos_threshold = self._cos_threshold(
+                n_rows,
+                lambda k: _median_threshold(
+                    cosines[sample, min(k, cosines.shape[1]) - 1]
+                ),
+            )
+            graph_t = _knn_radius_graph(
+                indices, cosines, cos_threshold, self.max_neighbors
+            )
+            del indices, cosines
+            degrees = np.bincount(graph_t.indices, minlength=n_rows) - 1
             columns = _GraphColumns(graph_t)
         else:
-            degrees = _sampled_degrees(Zn, cos_threshold, sample)
-            columns = _StreamedColumns(Zn, cos_threshold)
+            Zn = l2_normalize(embeddings)
+            cos_threshold = self._cos_threshold(
+                n_rows, lambda k: _auto_cos_threshold(Zn, k, sample)
+            )
+            if search == "exact":
+                graph_t = _radius_graph(
+                    Zn, cos_threshold, self.max_neighbors, n_jobs=self.n_jobs
+                )
+                # Row i of the graph (i's neighbours) is column i of its
+                # transpose.
+                degrees = np.bincount(graph_t.indices, minlength=n_rows) - 1
+                columns = _GraphColumns(graph_t)
+            else:
+                degrees = _sampled_degrees(Zn, cos_threshold, sample)
+                columns = _StreamedColumns(Zn, cos_threshold)
         self.mean_degree_ = float(degrees.mean())
         self.isolated_fraction_ = float(np.mean(degrees == 0))
         self._logger.log(
@@ -1581,6 +1668,34 @@ class Prune4ReLSelector(
         # The official loop (streamed self gains) is a full argmax per pick.
         lazy = not (self.neighbors == "dense" and self.gain == "self")
         return state, lazy
+
+    def _search(self, n_rows):
+        """``"exact"``, ``"approximate"`` or ``"dense"`` for ``neighbors``."""
+        if self.neighbors == "dense":
+            return "dense"
+        if self.neighbors == "radius":  # the former name of "exact"
+            return "exact"
+        return resolve_neighbors(self.neighbors, n_rows)
+
+    def _approximate_neighbors(self):
+        """Neighbours per row searched by the approximate index."""
+        if self.max_neighbors is not None:
+            return self.max_neighbors - 1  # max_neighbors counts the row itself
+        return max(_APPROXIMATE_MIN_NEIGHBORS, 4 * int(np.ceil(self.target_degree)))
+
+    def _cos_threshold(self, n_rows, auto_threshold):
+        """Return the cosine threshold of ``tau``; set ``tau_``.
+
+        ``auto_threshold(k)`` gives the threshold at which half the sampled
+        rows have ``k`` neighbours, for ``tau="auto"``.
+        """
+        if self.tau == "auto":
+            k = _target_rank(self.target_degree, n_rows)
+            cos_threshold = auto_threshold(k) if k >= 1 else -1.0
+            self.tau_ = (1.0 + cos_threshold) / 2.0
+            return cos_threshold
+        self.tau_ = float(self.tau)
+        return 2.0 * self.tau_ - 1.0
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

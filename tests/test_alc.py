@@ -1073,3 +1073,55 @@ def test_boolean_answers_for_integer_classes_are_rejected(blobs):
     y_bool = y2.astype(bool)
     alc = _corrector(budget=5).fit(X, y_bool, annotator=lambda i: y_bool[i])
     assert alc.labels_.dtype == bool and len(alc.queried_) == 5
+
+
+# ------------------------------------------------- neighbour search and scope
+def test_knn_graph_matches_the_dense_reference_for_either_search():
+    pytest.importorskip("faiss")
+    from sklearn.preprocessing import normalize
+
+    X, _ = make_blobs(400, n_features=6, centers=5, random_state=0)
+    Xn = normalize(X.astype(np.float32))
+    expected = _dense_reference_graph(X, 7)
+    # float32 features: cosines to about 1e-6, weights to 1e-4.
+    np.testing.assert_allclose(_knn_graph(Xn, 7).toarray(), expected, atol=1e-4)
+    # Probing every cell of the index makes the approximate search exact.
+    approximate = _knn_graph(Xn, 7, "approximate", random_state=0)
+    np.testing.assert_allclose(approximate.toarray(), expected, atol=1e-4)
+
+
+def test_graph_of_every_row_is_built_once_and_induced_per_round(monkeypatch):
+    import sknoisy._alc as alc
+
+    X, y = make_blobs(300, n_features=5, centers=3, random_state=1)
+    y_noisy = make_label_noise(y, 0.3, random_state=0)
+    built = []
+    real = alc._knn_graph
+
+    def counting(features, *args, **kwargs):
+        built.append(features.shape[0])
+        return real(features, *args, **kwargs)
+
+    monkeypatch.setattr(alc, "_knn_graph", counting)
+    corrector = _corrector(
+        budget=60, batch_size=10, n_candidates=100, graph_scope="all"
+    ).fit(X, y_noisy, annotator=_oracle(y))
+    assert built == [300]  # one graph of every row, for six rounds
+    assert len(corrector.history_) == 6
+    built.clear()
+    _corrector(budget=60, batch_size=10, n_candidates=100).fit(
+        X, y_noisy, annotator=_oracle(y)
+    )
+    assert built == [100] * 6  # the default: a graph of the candidates per round
+
+
+def test_parallel_graph_search_queries_what_the_serial_search_queries():
+    X, y = make_blobs(300, n_features=5, centers=3, random_state=2)
+    y_noisy = make_label_noise(y, 0.3, random_state=0)
+    serial = _corrector(budget=30, n_candidates=150).fit(
+        X, y_noisy, annotator=_oracle(y)
+    )
+    parallel = _corrector(budget=30, n_candidates=150, n_jobs=2).fit(
+        X, y_noisy, annotator=_oracle(y)
+    )
+    np.testing.assert_array_equal(parallel.queried_, serial.queried_)

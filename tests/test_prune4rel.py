@@ -17,7 +17,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sknoisy import DivideMixLiteClassifier, Prune4ReLSelector
 from sknoisy._prune4rel import (
     _auto_cos_threshold,
-    _l2_normalize,
     _radius_graph,
     _sample_rows,
     _schedule_params,
@@ -25,6 +24,7 @@ from sknoisy._prune4rel import (
 from sknoisy.adapters import ProbaAdapter, make_adapter
 from sknoisy.exceptions import CorrectionFallbackWarning
 from sknoisy.linear_model import SoftmaxRegression
+from sknoisy.neighbors import l2_normalize
 from sknoisy.noise import make_label_noise
 
 STRATEGIES = [
@@ -215,11 +215,11 @@ def test_radius_graph_equals_dense_threshold_and_sparse_input():
     Z = rng.normal(size=(300, 6))
     Z[5] = 0.0  # zero-norm row: cos 0 off the diagonal, w_ii = 1
     W = _dense_weights(Z, 0.8)
-    graph = _radius_graph(_l2_normalize(Z), 2 * 0.8 - 1).toarray()
+    graph = _radius_graph(l2_normalize(Z), 2 * 0.8 - 1).toarray()
     np.testing.assert_allclose(graph, W, atol=1e-12)
     assert graph[5, 5] == 1.0 and np.count_nonzero(graph[5]) == 1
     Z_sparse = sparse.csr_matrix(np.where(np.abs(Z) > 0.5, Z, 0.0))
-    graph_sparse = _radius_graph(_l2_normalize(Z_sparse), 0.2).toarray()
+    graph_sparse = _radius_graph(l2_normalize(Z_sparse), 0.2).toarray()
     expected = _dense_weights(Z_sparse.toarray(), 0.6)
     np.testing.assert_allclose(graph_sparse, expected, atol=1e-12)
     assert np.all(np.isfinite(graph_sparse))
@@ -228,7 +228,7 @@ def test_radius_graph_equals_dense_threshold_and_sparse_input():
 def test_max_neighbors_keeps_the_most_similar():
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(80, 3))
-    graph_t = _radius_graph(_l2_normalize(Z), 0.0, max_neighbors=4)
+    graph_t = _radius_graph(l2_normalize(Z), 0.0, max_neighbors=4)
     W = graph_t.T.toarray()
     full = _dense_weights(Z, 0.5)
     for i in range(len(Z)):
@@ -241,7 +241,7 @@ def test_peak_memory_is_far_below_n_squared():
     n = 20_000
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(n, 16)).astype(np.float32)
-    Zn = _l2_normalize(Z)
+    Zn = l2_normalize(Z)
     tracemalloc.start()
     graph = _radius_graph(Zn, 0.8)
     _, peak = tracemalloc.get_traced_memory()
@@ -253,7 +253,7 @@ def test_peak_memory_is_far_below_n_squared():
 def test_tau_auto_gives_half_the_rows_target_degree_neighbours():
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(1500, 8))
-    Zn = _l2_normalize(Z)
+    Zn = l2_normalize(Z)
     sample = _sample_rows(len(Z), np.random.default_rng(0))
     cos_threshold = _auto_cos_threshold(Zn, 15, sample)
     degrees = np.count_nonzero(Zn @ Zn.T > cos_threshold, axis=1) - 1
@@ -931,3 +931,78 @@ def test_fallback_without_enough_trusted_rows_checks_on_given_labels():
     with pytest.warns(UncheckedCorrectionWarning, match="too few rows"):
         selector.set_params(fraction=0.8).fit_resample(X[:15], y_noisy[:15])
     assert selector.fallback_ and selector.harm_check_ is None
+
+
+# ------------------------------------------------- approximate neighbours
+def _clustered_embeddings(n, seed=0, d=32, n_classes=8):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(n_classes, size=n)
+    centres = rng.standard_normal((n_classes, d))
+    Z = (centres[y] + 0.6 * rng.standard_normal((n, d))).astype(np.float32)
+    proba = softmax_rows(rng.standard_normal((n, n_classes)) + 2 * np.eye(n_classes)[y])
+    return Z, y, proba
+
+
+def softmax_rows(logits):
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_knn_radius_graph_is_the_radius_graph_when_every_neighbour_is_found():
+    from sknoisy._prune4rel import _knn_radius_graph
+    from sknoisy.neighbors import cosine_kneighbors
+
+    Z, _, _ = _clustered_embeddings(200)
+    Zn = l2_normalize(Z)
+    indices, cosines = cosine_kneighbors(Zn, 199, normalized=True)
+    exact = _radius_graph(Zn, 0.3)
+    from_knn = _knn_radius_graph(indices, cosines, 0.3)
+    assert exact.nnz == from_knn.nnz
+    np.testing.assert_allclose(from_knn.toarray(), exact.toarray(), atol=1e-6)
+    # With few neighbours per row, only pairs that neither row found go
+    # missing, and the graph stays symmetric.
+    indices, cosines = cosine_kneighbors(Zn, 5, normalized=True)
+    partial = _knn_radius_graph(indices, cosines, 0.3)
+    assert (abs(partial - partial.T) > 1e-7).nnz == 0
+    assert (partial.multiply(exact) > 0).nnz == partial.nnz  # a subgraph
+    np.testing.assert_array_equal(partial.diagonal(), 1.0)
+
+
+def test_approximate_neighbours_select_nearly_the_exact_subset():
+    pytest.importorskip("faiss")
+    Z, y, proba = _clustered_embeddings(3000, seed=1)
+    selections = {}
+    for neighbors in ("exact", "approximate"):
+        selector = Prune4ReLSelector(
+            LogisticRegression(), neighbors=neighbors, random_state=0
+        )
+        selector.fit_resample(Z, y, embeddings=Z, proba=proba)
+        assert selector.neighbors_ == neighbors
+        selections[neighbors] = selector.sample_indices_
+    overlap = np.isin(selections["approximate"], selections["exact"]).mean()
+    assert overlap >= 0.95
+    # "radius", the former name of "exact", selects exactly what it selects.
+    radius = Prune4ReLSelector(LogisticRegression(), neighbors="radius", random_state=0)
+    radius.fit_resample(Z, y, embeddings=Z, proba=proba)
+    np.testing.assert_array_equal(radius.sample_indices_, selections["exact"])
+    assert radius.neighbors_ == "exact"
+
+
+def test_auto_neighbours_are_exact_on_small_data():
+    Z, y, proba = _clustered_embeddings(300)
+    selector = Prune4ReLSelector(LogisticRegression(), random_state=0)
+    selector.fit_resample(Z, y, embeddings=Z, proba=proba)
+    assert selector.neighbors == "auto" and selector.neighbors_ == "exact"
+
+
+def test_parallel_graph_blocks_select_what_the_serial_graph_selects(monkeypatch):
+    import sknoisy._prune4rel as prune4rel
+
+    Z, y, proba = _clustered_embeddings(500, seed=2)
+    serial = Prune4ReLSelector(LogisticRegression(), random_state=0)
+    serial.fit_resample(Z, y, embeddings=Z, proba=proba)
+    monkeypatch.setattr(prune4rel, "_BLOCK_BYTES", 500 * 8 * 40)  # 40-row blocks
+    parallel = Prune4ReLSelector(LogisticRegression(), n_jobs=2, random_state=0)
+    parallel.fit_resample(Z, y, embeddings=Z, proba=proba)
+    np.testing.assert_array_equal(parallel.sample_indices_, serial.sample_indices_)
+    assert parallel.mean_degree_ == serial.mean_degree_

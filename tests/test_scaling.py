@@ -316,3 +316,63 @@ def test_every_estimator_cross_validates_on_a_dask_cluster(dask_client, name):
 
     assert n_tasks >= 2
     np.testing.assert_allclose(on_dask, expected, rtol=1e-5)
+
+
+def _blobs_with_noise(n=400):
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n, n_features=8, centers=4, random_state=0)
+    return X.astype(np.float32), y, make_label_noise(y, 0.3, random_state=0)
+
+
+def test_a_single_prune4rel_fit_spreads_its_graph_over_a_dask_cluster(
+    dask_client, monkeypatch
+):
+    # docs/scaling.rst: one large fit, its neighbour-graph blocks on workers.
+    import sknoisy._prune4rel as prune4rel
+    from sknoisy import Prune4ReLSelector
+    from sknoisy.linear_model import SoftmaxRegression
+
+    X, _, y_noisy = _blobs_with_noise()
+    monkeypatch.setattr(prune4rel, "_BLOCK_BYTES", 400 * 4 * 50)  # 8 blocks
+
+    def select():
+        selector = Prune4ReLSelector(
+            SoftmaxRegression(max_epochs=5), fallback=False, random_state=0
+        )
+        return selector.fit_resample(X, y_noisy), selector
+
+    (X_serial, y_serial), serial = select()
+    ((X_dask, y_dask), on_dask), n_tasks = _on_dask(dask_client, select)
+    assert n_tasks >= 4  # joblib may batch the 8 blocks into fewer tasks
+    np.testing.assert_array_equal(on_dask.sample_indices_, serial.sample_indices_)
+    np.testing.assert_array_equal(X_dask, X_serial)
+    np.testing.assert_array_equal(y_dask, y_serial)
+
+
+def test_a_single_alc_fit_spreads_its_graphs_over_a_dask_cluster(
+    dask_client, monkeypatch
+):
+    import sknoisy.neighbors as neighbors
+    from sknoisy import RobustActiveLabelCorrector
+    from sknoisy.linear_model import SoftmaxRegression
+
+    X, y, y_noisy = _blobs_with_noise()
+    monkeypatch.setattr(neighbors, "_BLOCK_BYTES", 200 * 8 * 50)  # 4 blocks
+
+    def correct():
+        return RobustActiveLabelCorrector(
+            SoftmaxRegression(max_epochs=5),
+            budget=40,
+            batch_size=20,
+            n_candidates=200,
+            fallback=False,
+            random_state=0,
+        ).fit(X, y_noisy, annotator=lambda rows: y[rows])
+
+    serial = correct()
+    on_dask, n_tasks = _on_dask(dask_client, correct)
+    # Two rounds of four blocks (joblib may batch blocks into fewer tasks).
+    assert n_tasks >= 4
+    np.testing.assert_array_equal(on_dask.queried_, serial.queried_)
+    np.testing.assert_array_equal(on_dask.labels_, serial.labels_)
