@@ -10,7 +10,7 @@ import pytest
 import sklearn
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
@@ -951,3 +951,93 @@ def test_failed_refit_leaves_the_estimator_unfitted(wine):
     assert not hasattr(rdia, "classes_") and not hasattr(rdia, "estimator_")
     with pytest.raises(NotFittedError):
         rdia.predict(X_va)
+
+
+# ------------------------------------------- preconditioners and parallelism
+@pytest.mark.parametrize("dataset", ["cancer", "wine"])
+def test_both_preconditioners_solve_for_the_same_influence(
+    dataset, request, monkeypatch
+):
+    # Small dense data takes the Kronecker-factored preconditioner; wide
+    # data the per-feature block Jacobi. Both must reach the same solution.
+    from sknoisy import _rdia as rdia_module
+
+    X_tr, y_tr, X_va, y_va = request.getfixturevalue(dataset)
+    base = LogisticRegression(C=1.0, max_iter=1000)
+    kronecker = _rdia(base, alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    monkeypatch.setattr(rdia_module, "_KRONECKER_MAX_ROWS", 0)
+    jacobi = _rdia(base, alpha=0.0).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    scale = np.abs(kronecker.influence_).max()
+    np.testing.assert_allclose(
+        jacobi.influence_, kronecker.influence_, rtol=0, atol=1e-8 * scale
+    )
+    np.testing.assert_array_equal(jacobi.y_relabeled_, kronecker.y_relabeled_)
+
+
+def _digits_with_trusted_rows():
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:600] / 16.0, y[:600]
+    trusted = np.arange(len(y)) % 4 == 0
+    y_noisy = np.where(trusted, y, make_label_noise(y, 0.3, random_state=0))
+    return X, y_noisy, trusted
+
+
+def _assert_same_fit(result, serial):
+    scale = np.nanmax(np.abs(serial.noise_score_))
+    np.testing.assert_allclose(
+        result.noise_score_, serial.noise_score_, rtol=0, atol=1e-7 * scale
+    )
+    np.testing.assert_array_equal(result.relabeled_indices_, serial.relabeled_indices_)
+    np.testing.assert_array_equal(result.y_relabeled_, serial.y_relabeled_)
+    assert result.alpha_ == pytest.approx(serial.alpha_, rel=1e-6, abs=1e-12)
+    assert result.fallback_ == serial.fallback_
+
+
+def test_n_jobs_runs_the_row_blocks_in_parallel_with_the_serial_result(
+    cancer, monkeypatch
+):
+    from sknoisy.utils import _parallel
+
+    calls = []
+
+    class CountingParallel(_parallel.Parallel):
+        def __call__(self, iterable):
+            calls.append(self.n_jobs)
+            return super().__call__(iterable)
+
+    monkeypatch.setattr(_parallel, "Parallel", CountingParallel)
+    # Multi-class at the defaults: the folds' solves, the screening of every
+    # candidate share, the refits and the harm check.
+    X, y_noisy, trusted = _digits_with_trusted_rows()
+    serial = RDIARelabeler(random_state=0).fit(X, y_noisy, trusted=trusted)
+    assert not calls  # n_jobs=None outside a joblib context: no joblib at all
+    parallel = RDIARelabeler(random_state=0, n_jobs=2).fit(X, y_noisy, trusted=trusted)
+    assert calls and set(calls) == {2}
+    assert serial.n_relabeled_ > 0
+    _assert_same_fit(parallel, serial)
+    # Binary, sparse, the paper's single solve.
+    X_tr, y_tr, X_va, y_va = cancer
+    X_tr, X_va = sparse.csr_matrix(X_tr), sparse.csr_matrix(X_va)
+    serial = _rdia().fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    parallel = _rdia(n_jobs=2).fit(X_tr, y_tr, X_val=X_va, y_val=y_va)
+    _assert_same_fit(parallel, serial)
+
+
+def test_dask_backend_spreads_the_row_blocks_with_the_serial_result():
+    distributed = pytest.importorskip("dask.distributed")
+    import joblib
+
+    X, y_noisy, trusted = _digits_with_trusted_rows()
+    serial = RDIARelabeler(random_state=0).fit(X, y_noisy, trusted=trusted)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+        joblib.parallel_backend("dask"),
+    ):
+        spread = RDIARelabeler(random_state=0).fit(X, y_noisy, trusted=trusted)
+    # The row blocks ran as tasks on both of the cluster's workers.
+    assert len({task["worker"] for task in tasks.data}) == 2
+    _assert_same_fit(spread, serial)
