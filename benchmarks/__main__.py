@@ -37,6 +37,7 @@ ORDER = (
     "alc",
     "deep",
     "deep_holdout",
+    "scale",
     "grid",
 )
 # Scripts whose --quick run would otherwise write over the full results file

@@ -12,6 +12,7 @@ from . import (
     linear_model,
     metrics,
     model_selection,
+    neighbors,
     noise,
 )
 from ._agra import AGRAClassifier
@@ -49,5 +50,6 @@ __all__ = [
     "linear_model",
     "metrics",
     "model_selection",
+    "neighbors",
     "noise",
 ]

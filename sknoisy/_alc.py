@@ -566,8 +566,9 @@ class RobustActiveLabelCorrector(
     n_jobs : int, default=None
         Parallel blocks of the graph's neighbour search through joblib
         (so a :func:`joblib.parallel_backend`, dask included, spreads
-        them), or faiss's threads for the approximate one. ``None`` means 1
-        unless in a joblib backend context; ``-1`` all cores.
+        them): ``None`` means 1 unless in a joblib backend context, ``-1``
+        all cores. For the approximate search, faiss's threads (``None``:
+        every core, faiss's default).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the model, the candidate sets, the ``"random"`` baseline,

@@ -909,9 +909,9 @@ class Prune4ReLSelector(
     n_jobs : int, default=None
         Parallel blocks of the exact neighbour search through
         :class:`joblib.Parallel` (so a :func:`joblib.parallel_backend`, dask
-        included, spreads them), or faiss's threads for the approximate
-        one. ``None`` means 1 unless in a joblib backend context; ``-1``
-        all cores.
+        included, spreads them): ``None`` means 1 unless in a joblib backend
+        context, ``-1`` all cores. For the approximate search, faiss's
+        threads (``None``: every core, faiss's default).
 
     random_state : int, RandomState instance or None, default=None
         Seeds, from independent child streams, the warm-up model, the tau

@@ -83,11 +83,13 @@ def test_approximate_search_finds_most_neighbours_with_few_probes():
     assert np.all(np.diff(np.where(found, cos, -np.inf), axis=1) <= 1e-6)
 
 
-def test_approximate_search_is_seeded():
+def test_approximate_search_is_seeded_and_leaves_its_input_unchanged():
     Z = _clustered(3000, seed=4)
+    before = Z.copy()
     first = cosine_kneighbors(Z, 8, algorithm="approximate", n_probe=2, random_state=7)
     again = cosine_kneighbors(Z, 8, algorithm="approximate", n_probe=2, random_state=7)
     np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(Z, before)
 
 
 def test_approximate_search_takes_sparse_input_and_leaves_it_unchanged():
