@@ -141,7 +141,7 @@ def _upper_block_edges(Zn, start, stop, cos_threshold):
 
 def _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors):
     """CSR transpose of the graph of the edges ``i < j`` both ways, ``w_ii = 1``."""
-    diag = np.arange(n)
+    diag = np.arange(n, dtype=upper_r.dtype)
     graph = sparse.csr_matrix(
         (
             np.concatenate([upper_w, upper_w, np.ones(n, dtype=upper_w.dtype)]),
@@ -162,8 +162,8 @@ def _knn_radius_graph(indices, cosines, cos_threshold, max_neighbors=None):
 
     Every pair that either row found among its neighbours with
     ``cos > cos_threshold`` is an edge, both ways (``w`` is symmetric), as
-    in the exact graph; only pairs that neither found are missing. Built
-    without a COO copy of all pairs: ``O(n · k)`` memory.
+    in the exact graph; only pairs that neither found are missing.
+    ``O(n · k)`` memory.
     """
     n = indices.shape[0]
     keep = (cosines > cos_threshold) & (indices >= 0)
@@ -171,11 +171,17 @@ def _knn_radius_graph(indices, cosines, cos_threshold, max_neighbors=None):
     # stored once (the row-major mask keeps rows in order).
     upper = keep & (indices > np.arange(n)[:, None])
     lower = keep & ~upper
-    rows = np.concatenate([np.nonzero(upper)[0], indices[lower].astype(np.int64)])
-    cols = np.concatenate([indices[upper], np.nonzero(lower)[0]])
+    # int32 positions when they fit: the pairs are most of the memory here.
+    index_type = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    rows = np.concatenate(
+        [np.nonzero(upper)[0].astype(index_type), indices[lower].astype(index_type)]
+    )
+    cols = np.concatenate(
+        [indices[upper].astype(index_type), np.nonzero(lower)[0].astype(index_type)]
+    )
     weights = 0.5 + 0.5 * np.concatenate([cosines[upper], cosines[lower]])
     # A pair both rows found appears twice: keep one copy.
-    pair = rows * n + cols
+    pair = rows.astype(np.int64) * n + cols
     _, first = np.unique(pair, return_index=True)
     return _symmetric_graph(rows[first], cols[first], weights[first], n, max_neighbors)
 
@@ -837,8 +843,8 @@ class Prune4ReLSelector(
         How the neighbourhood graph (all pairs with ``s > tau``) is found.
         ``"exact"``: blocked matrix products into a sparse graph
         (``O(N² d)`` time, ``O(block · N + nnz)`` memory), then a lazy-heap
-        greedy. ``"approximate"``: each row's nearest neighbours from an
-        inverted-file index (faiss, the ``ann`` extra; see
+        greedy. ``"approximate"``: each row's nearest neighbours within
+        faiss k-means cells (the ``ann`` extra; see
         :mod:`sknoisy.neighbors`), pairs above ``tau`` kept both ways, so
         the graph misses only pairs that neither row found among its
         ``max(80, 4 · target_degree)`` nearest (``max_neighbors - 1`` when
@@ -1505,7 +1511,11 @@ class Prune4ReLSelector(
                     f"embeddings has {embeddings.shape[0]} rows, but X has {n_rows}."
                 )
         if proba is not None:
-            proba = check_array(proba, dtype=np.float64, input_name="proba")
+            # float32 stays float32: at a million rows a float64 copy of the
+            # probabilities is the largest allocation of the fit.
+            proba = check_array(
+                proba, dtype=[np.float64, np.float32], input_name="proba"
+            )
             if proba.shape != (n_rows, len(self.classes_)):
                 raise ValueError(
                     f"proba must have shape {(n_rows, len(self.classes_))} (one "

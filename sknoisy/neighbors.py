@@ -285,7 +285,9 @@ def _approximate_kneighbors(Z, k, normalized, n_probe, rng, n_jobs):
     batches = [
         range(c, min(c + per_task, n_cells)) for c in range(0, n_cells, per_task)
     ]
-    results = Parallel(n_jobs=n_jobs)(
+    # As a generator: each batch's neighbours go into the output as they
+    # come, rather than all batches' arrays beside the output at the end.
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_join_cells)(
             Z,
             inverse_norms,
