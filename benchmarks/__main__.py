@@ -38,6 +38,7 @@ ORDER = (
     "deep",
     "deep_holdout",
     "scale",
+    "threads",
     "grid",
 )
 # Scripts whose --quick run would otherwise write over the full results file

@@ -22,7 +22,8 @@ What is measured, and why:
    is published).
 3. **Cost**: wall time of 10-epoch fits (no validation set) of AGRA and of
    the plain model, each through its public ``fit``, as a ratio (target
-   ≤ 2x), median of interleaved repeats, one thread. Cases: SoftmaxRegression
+   ≤ 2x), median of interleaved repeats, one thread (default threads against
+   one: ``benchmarks/threads.py``). Cases: SoftmaxRegression
    on each data set's TF-IDF with the paper's batch size and comparison
    settings, and a small skorch MLP (SVD-100 features of SMS TF-IDF,
    100-64-2, Adam, batch 32) against ``NeuralNetClassifier.fit``.
@@ -48,7 +49,6 @@ from _report import Report, markdown_table, median_times
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import accuracy_score, f1_score
-from threadpoolctl import threadpool_limits
 
 from sknoisy import AGRAClassifier
 from sknoisy.datasets import load_wrench
@@ -463,9 +463,7 @@ def main():
         ds = load_tfidf(name, notes)
         if ds is not None:
             datasets[name] = ds
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        accuracy_sections(report, datasets, seeds, args.quick, notes)
+    accuracy_sections(report, datasets, seeds, args.quick, notes)
     if args.quick and "sms" not in datasets:
         sms = load_tfidf("sms", notes)
         if sms is not None:

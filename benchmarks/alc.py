@@ -27,7 +27,7 @@ What is measured, and why (the CPU proxy protocol of ``specs/alc.md`` §5):
    default candidate set (|C| = 20 Q = 1,000) and with the whole pool as
    candidates; and the sparse graph + diffusion against the obvious dense
    alternative (n × n affinity, dense mat-vecs) at |C| = 4,000, where the
-   dense matrix still fits. One BLAS thread.
+   dense matrix still fits. Default threads.
 
 Sections 1-4 run the method in the settings of this proxy (``PAPER``:
 ``alpha_sigma=1.0``, the paper's global normalisation of Eq. 3 and
@@ -62,7 +62,6 @@ from _report import Report, markdown_table
 from sklearn.datasets import load_digits
 from sklearn.metrics import pairwise_distances
 from sklearn.model_selection import train_test_split
-from threadpoolctl import threadpool_limits
 
 from sknoisy import RobustActiveLabelCorrector
 from sknoisy._alc import _knn_graph, _laplacian, _propagation_select
@@ -417,7 +416,7 @@ def timing_section(report, quick):
             )
             print(f"  timing {rows[-1]}", flush=True)
     report.add(
-        "## Time of one query round (one BLAS thread)\n\n"
+        "## Time of one query round (default threads)\n\n"
         "Random dense data, 10 classes, Q = 50, k = 10, s = 5, `SoftmaxRegression("
         "max_epochs=5)`. `query()`: probabilities of the pool, candidate draw, "
         "kNN graph on the candidates' L2-normalised features, Q · s sparse "
@@ -708,10 +707,9 @@ def main():
     if args.defaults:
         notes = []
         report = Report.start("RobustActiveLabelCorrector defaults", False)
-        with threadpool_limits(limits=1):
-            cells = _defaults_cells(args.slow, notes)
-            defaults_section(report, cells)
-            widths_section(report, cells)
+        cells = _defaults_cells(args.slow, notes)
+        defaults_section(report, cells)
+        widths_section(report, cells)
         if notes:
             report.add("## Notes\n\n" + "\n".join(f"- {note}" for note in notes))
         report.add(
@@ -724,14 +722,13 @@ def main():
     noises = NOISES[:1] if args.quick else NOISES
     notes = []
     report = Report.start("RobustActiveLabelCorrector benchmark", args.quick)
-    with threadpool_limits(limits=1):
-        sets = load_sets(notes, args.quick)
-        results = {}
-        acceptance_section(report, seeds)
-        selection_section(report, sets, seeds, noises, results)
-        if not args.quick:
-            ablation_section(report, seeds)
-        timing_section(report, args.quick)
+    sets = load_sets(notes, args.quick)
+    results = {}
+    acceptance_section(report, seeds)
+    selection_section(report, sets, seeds, noises, results)
+    if not args.quick:
+        ablation_section(report, seeds)
+    timing_section(report, args.quick)
     for path in plots(results, stem, notes):
         report.add(f"![{path.stem}]({path.name})")
     if notes:

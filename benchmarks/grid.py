@@ -29,7 +29,8 @@ AUC against the true flips), beside cleanlab's label-quality scores.
 Metrics on the gold test labels: accuracy, the F1 of class 1 for two-class
 data sets (AGRA's metric on SMS), the log-loss for methods with
 ``predict_proba`` (RDIA's metric), and the fit's wall time, mean ± std over
-seeds. BLAS and torch run on one thread.
+seeds. Threads are left at their defaults (with ``--jobs``, joblib gives
+each worker process its share of the cores).
 
 Run: ``SKNOISY_DATA=/path/to/data python benchmarks/grid.py`` (2 seeds and a
 3,000-image MNIST subsample, about 10 minutes with ``--jobs 2`` on 2 cores;
@@ -53,7 +54,6 @@ import sys
 import time
 import traceback
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from sknoisy import (
     AGRAClassifier,
@@ -603,23 +602,6 @@ def replot(report_path, png_path, methods=METHODS):
 
 
 # ------------------------------------------------------------------- main
-@contextmanager
-def single_threaded():
-    """BLAS and torch on one thread, as every fit of the grid runs."""
-    with threadpool_limits(limits=1):
-        try:
-            import torch
-        except ImportError:
-            yield
-            return
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-
-
 def run_unit(source, key, c, n_cells, seed, methods, started):
     """Every method on one (cell, seed): ``([(method, metrics)], failures)``."""
     name, kind, rate = key
@@ -631,27 +613,25 @@ def run_unit(source, key, c, n_cells, seed, methods, started):
         cell = gold_cell(source[1], source[2], name, kind, rate, seed)
     n_classes = len(np.unique(cell["y_test"]))
     runs, failures = [], []
-    with single_threaded():
-        for method in methods:
-            prefix = (
-                f"[cell {c}/{n_cells}] {name} {cell_label(kind, rate)} "
-                f"seed {seed} {method}"
-            )
-            try:
-                out = run_method(method, cell, seed, n_classes)
-            except Exception:
-                trace = traceback.format_exc()
-                failures.append((name, cell_label(kind, rate), seed, method, trace))
-                print(f"{prefix}: FAILED\n{trace}", flush=True)
-                continue
-            out["seed"] = seed
-            runs.append((method, out))
-            print(
-                f"{prefix}: accuracy {out['accuracy']:.1f} %, "
-                f"{out['time']:.2f} s wall, {out['cpu']:.2f} s CPU  (elapsed "
-                f"{time.perf_counter() - started:.0f} s)",
-                flush=True,
-            )
+    for method in methods:
+        prefix = (
+            f"[cell {c}/{n_cells}] {name} {cell_label(kind, rate)} seed {seed} {method}"
+        )
+        try:
+            out = run_method(method, cell, seed, n_classes)
+        except Exception:
+            trace = traceback.format_exc()
+            failures.append((name, cell_label(kind, rate), seed, method, trace))
+            print(f"{prefix}: FAILED\n{trace}", flush=True)
+            continue
+        out["seed"] = seed
+        runs.append((method, out))
+        print(
+            f"{prefix}: accuracy {out['accuracy']:.1f} %, "
+            f"{out['time']:.2f} s wall, {out['cpu']:.2f} s CPU  (elapsed "
+            f"{time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
     return runs, failures
 
 
@@ -673,8 +653,8 @@ def main():
         "--jobs",
         type=int,
         default=1,
-        help="(cell, seed) units run in parallel processes (default 1); each "
-        "process fits single-threaded, so wall times stay comparable",
+        help="(cell, seed) units run in parallel processes (default 1); joblib "
+        "gives each process its share of the cores' threads",
     )
     parser.add_argument(
         "--replot",
@@ -727,16 +707,15 @@ def main():
                 continue
             cells.append((name, kind, rate))
 
-    # Opened here so that its header shows the thread counts the fits use.
-    with single_threaded():
-        report = Report.start(
-            "Common grid: sknoisy against plain models and cleanlab", args.quick
-        )
+    report = Report.start(
+        "Common grid: sknoisy against plain models and cleanlab", args.quick
+    )
     units = [
         (c, key, seed) for c, key in enumerate(cells, 1) for seed in range(n_seeds)
     ]
     # Each (cell, seed) unit runs every method in one process; with --jobs,
-    # units run in parallel worker processes, each single-threaded.
+    # units run in parallel worker processes, among which joblib shares the
+    # cores (it caps each worker's BLAS and OpenMP threads).
     outcomes = Parallel(n_jobs=args.jobs)(
         delayed(run_unit)(sources[key[0]], key, c, len(cells), seed, methods, started)
         for c, key, seed in units
@@ -800,9 +779,9 @@ def main():
                 "- Metrics on gold test labels: accuracy; F1 of class 1 for two-class "
                 "data (AGRA's metric on SMS); log-loss where the fitted model has "
                 "`predict_proba` (RDIA's metric); fit wall time. Mean ± std over "
-                "seeds. BLAS and torch on one thread, so the fit's CPU time is its "
-                "wall time on an idle core; the wall time also shows the load of the "
-                "shared machine.",
+                "seeds. Threads at their defaults (with `--jobs`, joblib gives each "
+                "worker process its share of the cores); the wall time also shows "
+                "the load of the shared machine.",
                 "- Methods:",
                 *(f"  - {m}: {method_note(m)}" for m in methods),
             ]

@@ -55,7 +55,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from sknoisy import DivideMixLiteClassifier, Prune4ReLSelector
 from sknoisy.adapters import make_adapter
@@ -226,30 +225,27 @@ def main():
     sets = load_sets(not args.quick, notes)
     relabeler = DivideMixLiteClassifier()
     all_results, fraction_sets = {}, {}
-    with threadpool_limits(limits=1):
-        for data_name, (X, y, standardise) in sets.items():
-            is_mnist = data_name.startswith("MNIST")
-            data_seeds = range(args.mnist_seeds) if is_mnist else seeds
-            fractions = tuple(args.mnist_fractions) if is_mnist else FRACTIONS
-            for noise in NOISE_RATES:
-                results = {}
-                for seed in data_seeds:
-                    out = run_setting(
-                        X, y, standardise, noise, seed, fractions, relabeler
-                    )
-                    for key, value in out.items():
-                        results.setdefault(key, []).append(value)
-                    print(
-                        f"{data_name} noise {noise} seed {seed} done "
-                        f"({time.perf_counter() - started:.0f} s)",
-                        flush=True,
-                    )
-                all_results[data_name, noise] = results
-                fraction_sets[data_name, noise] = fractions
-                report.add(
-                    f"## {data_name}, {int(noise * 100)} % symmetric noise "
-                    f"({len(data_seeds)} seeds)\n\n" + tables(results, fractions)
+    for data_name, (X, y, standardise) in sets.items():
+        is_mnist = data_name.startswith("MNIST")
+        data_seeds = range(args.mnist_seeds) if is_mnist else seeds
+        fractions = tuple(args.mnist_fractions) if is_mnist else FRACTIONS
+        for noise in NOISE_RATES:
+            results = {}
+            for seed in data_seeds:
+                out = run_setting(X, y, standardise, noise, seed, fractions, relabeler)
+                for key, value in out.items():
+                    results.setdefault(key, []).append(value)
+                print(
+                    f"{data_name} noise {noise} seed {seed} done "
+                    f"({time.perf_counter() - started:.0f} s)",
+                    flush=True,
                 )
+            all_results[data_name, noise] = results
+            fraction_sets[data_name, noise] = fractions
+            report.add(
+                f"## {data_name}, {int(noise * 100)} % symmetric noise "
+                f"({len(data_seeds)} seeds)\n\n" + tables(results, fractions)
+            )
 
     key = ("digits", 0.4)
     if key in all_results and 0.2 in fraction_sets[key]:
@@ -395,78 +391,77 @@ def defaults_study(n_seeds):
     started = time.perf_counter()
     report = Report.start("Prune4ReLSelector at its defaults, with trusted rows", False)
     gold, mnist, youtube = _defaults_sources()
-    with threadpool_limits(limits=1):
-        report.add(
-            "## Neighbourhoods: the paper's tau=0.975 against tau='auto'\n\n"
-            "Default embeddings (`X` as received; training rows of seed 0; "
-            "`target_degree=20`):\n\n" + _graph_rows(gold, mnist, youtube)
-        )
-        digits = [("digits", k, r) for k in ("uniform", "pair") for r in (0.2, 0.4)]
-        cells = [
-            ("breast-cancer", "uniform", 0.3),
-            *digits,
-            ("mnist", "uniform", 0.4),
-            ("youtube", "vote", None),
-        ]
-        methods = {
-            "LR": None,
-            "P4R": {},
-            "P4R tau=0.975": {"tau": 0.975},
-            "P4R fallback": {"fallback": True},
-            "P4R no trusted": None,
-        }
-        rows, deltas = [], {m: [] for m in methods if m != "LR"}
-        for name, kind, rate in cells:
-            scores = {m: [] for m in methods}
-            extra = {"kept": [], "tau": [], "iso": [], "auc": [], "fb": [], "s": []}
-            for seed in range(n_seeds):
-                if name == "youtube":
-                    X, y_noisy, y_gold, trusted, X_te, y_te = _youtube_cell(youtube)
+    report.add(
+        "## Neighbourhoods: the paper's tau=0.975 against tau='auto'\n\n"
+        "Default embeddings (`X` as received; training rows of seed 0; "
+        "`target_degree=20`):\n\n" + _graph_rows(gold, mnist, youtube)
+    )
+    digits = [("digits", k, r) for k in ("uniform", "pair") for r in (0.2, 0.4)]
+    cells = [
+        ("breast-cancer", "uniform", 0.3),
+        *digits,
+        ("mnist", "uniform", 0.4),
+        ("youtube", "vote", None),
+    ]
+    methods = {
+        "LR": None,
+        "P4R": {},
+        "P4R tau=0.975": {"tau": 0.975},
+        "P4R fallback": {"fallback": True},
+        "P4R no trusted": None,
+    }
+    rows, deltas = [], {m: [] for m in methods if m != "LR"}
+    for name, kind, rate in cells:
+        scores = {m: [] for m in methods}
+        extra = {"kept": [], "tau": [], "iso": [], "auc": [], "fb": [], "s": []}
+        for seed in range(n_seeds):
+            if name == "youtube":
+                X, y_noisy, y_gold, trusted, X_te, y_te = _youtube_cell(youtube)
+            else:
+                X, y_noisy, y_gold, trusted, X_te, y_te = _gold_cell(
+                    *gold[name], name, kind, rate, seed
+                )
+            lr = LogisticRegression(max_iter=1000).fit(X, y_noisy)
+            scores["LR"].append(100 * lr.score(X_te, y_te))
+            for method, params in methods.items():
+                if method == "LR":
+                    continue
+                selector = Prune4ReLSelector(random_state=seed, **(params or {}))
+                tic = time.perf_counter()
+                if method == "P4R no trusted":
+                    selector.fit(X, y_noisy)
                 else:
-                    X, y_noisy, y_gold, trusted, X_te, y_te = _gold_cell(
-                        *gold[name], name, kind, rate, seed
+                    selector.fit(X, y_noisy, trusted=trusted)
+                seconds = time.perf_counter() - tic
+                scores[method].append(100 * selector.score(X_te, y_te))
+                if method == "P4R":
+                    flips = (y_noisy != y_gold)[~trusted]
+                    extra["kept"].append(len(selector.sample_indices_))
+                    extra["tau"].append(selector.tau_)
+                    extra["iso"].append(100 * selector.isolated_fraction_)
+                    extra["auc"].append(
+                        roc_auc_score(flips, selector.noise_score_[~trusted])
                     )
-                lr = LogisticRegression(max_iter=1000).fit(X, y_noisy)
-                scores["LR"].append(100 * lr.score(X_te, y_te))
-                for method, params in methods.items():
-                    if method == "LR":
-                        continue
-                    selector = Prune4ReLSelector(random_state=seed, **(params or {}))
-                    tic = time.perf_counter()
-                    if method == "P4R no trusted":
-                        selector.fit(X, y_noisy)
-                    else:
-                        selector.fit(X, y_noisy, trusted=trusted)
-                    seconds = time.perf_counter() - tic
-                    scores[method].append(100 * selector.score(X_te, y_te))
-                    if method == "P4R":
-                        flips = (y_noisy != y_gold)[~trusted]
-                        extra["kept"].append(len(selector.sample_indices_))
-                        extra["tau"].append(selector.tau_)
-                        extra["iso"].append(100 * selector.isolated_fraction_)
-                        extra["auc"].append(
-                            roc_auc_score(flips, selector.noise_score_[~trusted])
-                        )
-                        extra["s"].append(seconds)
-                    if method == "P4R fallback":
-                        extra["fb"].append(int(selector.fallback_))
-            label = name if rate is None else f"{name} {kind} {int(100 * rate)} %"
-            mean = {m: np.mean(v) for m, v in scores.items()}
-            for m in deltas:
-                deltas[m].append(mean[m] - mean["LR"])
-            rows.append(
-                [label, f"{X.shape[0]} ({trusted.sum()})"]
-                + [f"{mean[m]:.1f}" for m in methods]
-                + [
-                    f"{np.mean(extra['kept']):.0f}",
-                    f"{np.mean(extra['tau']):.3f}",
-                    f"{np.mean(extra['iso']):.1f}",
-                    f"{np.mean(extra['auc']):.3f}",
-                    f"{sum(extra['fb'])}/{n_seeds}",
-                    f"{np.mean(extra['s']):.1f}",
-                ]
-            )
-            print(f"{label} done ({time.perf_counter() - started:.0f} s)", flush=True)
+                    extra["s"].append(seconds)
+                if method == "P4R fallback":
+                    extra["fb"].append(int(selector.fallback_))
+        label = name if rate is None else f"{name} {kind} {int(100 * rate)} %"
+        mean = {m: np.mean(v) for m, v in scores.items()}
+        for m in deltas:
+            deltas[m].append(mean[m] - mean["LR"])
+        rows.append(
+            [label, f"{X.shape[0]} ({trusted.sum()})"]
+            + [f"{mean[m]:.1f}" for m in methods]
+            + [
+                f"{np.mean(extra['kept']):.0f}",
+                f"{np.mean(extra['tau']):.3f}",
+                f"{np.mean(extra['iso']):.1f}",
+                f"{np.mean(extra['auc']):.3f}",
+                f"{sum(extra['fb'])}/{n_seeds}",
+                f"{np.mean(extra['s']):.1f}",
+            ]
+        )
+        print(f"{label} done ({time.perf_counter() - started:.0f} s)", flush=True)
     report.add(
         f"## Test accuracy (%), mean over {n_seeds} seeds\n\n"
         "LR: `LogisticRegression(max_iter=1000)` on the noisy + trusted rows. "

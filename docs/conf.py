@@ -11,8 +11,6 @@ import shutil
 import warnings
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 import sknoisy
 
 project = "sknoisy"
@@ -120,10 +118,6 @@ def setup(app):
 
 
 # -- Gallery -----------------------------------------------------------------
-# The examples are tiny: multi-threaded BLAS only slows them down on small
-# machines (see tests/conftest.py). The gallery runs them in this process.
-threadpool_limits(limits=1)
-
 sphinx_gallery_conf = {
     "examples_dirs": ["examples"],
     "gallery_dirs": ["auto_examples"],

@@ -3,7 +3,6 @@
 import copy
 import warnings
 from collections import namedtuple
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from .adapters import LinearAdapter, fit_as_configured, make_adapter
+from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .linear_model import SoftmaxRegression
 from .model_selection import MIN_TRUSTED_FOR_CHECK, compare_held_out, trusted_folds
@@ -34,7 +33,6 @@ from .utils._meta import (
     user_random_state,
 )
 from .utils._sparse import take_rows
-from .utils._threads import blas_threads_for
 from .utils._validation import check_wrapped_params, resolve_clean_data
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -1116,7 +1114,8 @@ class AGRAClassifier(
         view = _TrainingView(adapter, self.classes_)
         best_score, best_model = -np.inf, None
         for epoch in range(1, max_epochs + 1):
-            with self._blas_threads(adapter, X, batch_size + comp_size, n_classes):
+            # Every step multiplies a batch and its comparison rows.
+            with adapter.blas_threads(X, n_rows=batch_size + comp_size):
                 record = self._run_epoch(
                     adapter,
                     X,
@@ -1149,16 +1148,6 @@ class AGRAClassifier(
         if best_model is not None:
             adapter.estimator = best_model
         return run
-
-    @staticmethod
-    def _blas_threads(adapter, X, n_rows, n_classes):
-        """One BLAS thread for a linear model's small step products.
-
-        A network's products run in torch, whose threads torch manages.
-        """
-        if not isinstance(adapter, LinearAdapter):
-            return nullcontext()
-        return blas_threads_for(n_rows, X.shape[1], n_classes, sparse.issparse(X))
 
     def _evaluate(self, view, X, y, y_encoded):
         """Return ``(score, -log_loss)`` on clean rows: higher is better."""

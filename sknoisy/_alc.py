@@ -196,14 +196,17 @@ def _train_epochs(adapter, X, y, alpha, n_epochs, robust, update, pin):
     """
     n_samples = len(y)
     uniform = bool(np.all(alpha == alpha[0]))
-    for _ in range(n_epochs):
-        if not robust:
-            weight = None if uniform else n_samples * alpha
-            adapter.fit_epoch(X, y, sample_weight=weight)
-            continue
-        adapter.fit_epoch(X, y, sample_weight=n_samples * alpha)
-        losses = adapter.per_sample_loss(X, y)
-        alpha = pin(update(alpha, losses))
+    # An epoch's steps and its per-sample losses are small products, every
+    # epoch: for small data, one BLAS thread is faster than a pool.
+    with adapter.blas_threads(X):
+        for _ in range(n_epochs):
+            if not robust:
+                weight = None if uniform else n_samples * alpha
+                adapter.fit_epoch(X, y, sample_weight=weight)
+                continue
+            adapter.fit_epoch(X, y, sample_weight=n_samples * alpha)
+            losses = adapter.per_sample_loss(X, y)
+            alpha = pin(update(alpha, losses))
     return alpha
 
 
@@ -511,9 +514,9 @@ class RobustActiveLabelCorrector(
         width the median squared kNN distance.
 
     neighbors : {"auto", "exact", "approximate"}, default="auto"
-        The kNN search of the graph: scikit-learn's exact search, or an
-        approximate inverted-file index (faiss, the ``ann`` extra; see
-        :mod:`sknoisy.neighbors`) whose cost grows as ``n log n``.
+        The kNN search of the graph: exact blocked products, or an
+        approximate search within faiss k-means cells (the ``ann`` extra;
+        see :mod:`sknoisy.neighbors`) whose cost grows as ``n log n``.
         ``"auto"``: exact for graphs below 100,000 rows (or without faiss),
         approximate above.
 

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .adapters import is_skorch_net, private_random_stream
 from .utils._meta import seed_estimator
+from .utils._threads import blas_threads_for_fit
 from .utils._validation import as_float32, check_trusted
 
 _INT32_MAX = np.iinfo(np.int32).max
@@ -172,6 +173,16 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
         self.classes_, y_enc = np.unique(y, return_inverse=True)
         rng = check_random_state(self.random_state)
         fold_seed, mixture_seed, model_seed = rng.randint(_INT32_MAX, size=3)
+        # The folds' and the final solvers multiply all rows by a few
+        # columns, over and over (BLAS); the mixture's k-means and the
+        # spreading's k-NN search run in OpenMP loops: for small data, one
+        # thread is faster than a pool (several times so on a busy machine).
+        with blas_threads_for_fit(X, len(self.classes_), openmp=True):
+            self._fit(X, y_enc, trusted, base, fold_seed, mixture_seed, model_seed)
+        return self
+
+    def _fit(self, X, y_enc, trusted, base, fold_seed, mixture_seed, model_seed):
+        """Detect, re-label and refit: the body of :meth:`fit`."""
         # A skorch network has no random_state: it draws on a private torch
         # stream seeded like the other models.
         with private_random_stream(base, int(model_seed)):
@@ -202,7 +213,6 @@ class DivideMixLiteClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator
             labels = y_new
         with private_random_stream(base, int(model_seed)):
             self.estimator_.fit(X, labels)
-        return self
 
     def _detect_noisy(self, X, y_enc, base, fold_seed, mixture_seed, model_seed):
         counts = np.bincount(y_enc)

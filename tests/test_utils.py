@@ -265,3 +265,83 @@ def test_training_epochs_run_on_one_blas_thread(monkeypatch):
         ).fit(X[:200], y[:200])
         assert _blas_threads() == {2}
     assert seen and all(threads == {1} for threads in seen)
+
+
+def _threads_of(user_api):
+    from threadpoolctl import threadpool_info
+
+    pools = threadpool_info()
+    return {pool["num_threads"] for pool in pools if pool["user_api"] == user_api}
+
+
+def test_fit_context_sizes_products_by_the_rows_of_x():
+    from scipy import sparse
+    from threadpoolctl import threadpool_limits
+
+    from sknoisy.utils._threads import SMALL_PRODUCT, blas_threads_for_fit
+
+    with threadpool_limits(limits=2):
+        if _blas_threads() != {2}:
+            pytest.skip("this BLAS cannot run two threads")
+        small, large = np.zeros((100, 64)), np.zeros((SMALL_PRODUCT // 8, 8))
+        with blas_threads_for_fit(small, 10):
+            assert _blas_threads() == {1}
+        with blas_threads_for_fit(large, 1):
+            assert _blas_threads() == {2}
+        with blas_threads_for_fit(large, 1, n_rows=32):  # one batch per product
+            assert _blas_threads() == {1}
+        with blas_threads_for_fit(sparse.csr_matrix(large), 1):
+            assert _blas_threads() == {1}
+        with blas_threads_for_fit(["texts", "for", "a", "pipeline"], 2):
+            assert _blas_threads() == {2}  # sizes unknown: left alone
+        if _threads_of("openmp") != {2}:
+            pytest.skip("no OpenMP pool of two threads to hold")
+        with blas_threads_for_fit(small, 10, openmp=True):
+            assert _threads_of("openmp") <= {1}
+        assert _blas_threads() == {2}
+
+
+def test_library_fits_of_small_data_run_on_one_blas_thread(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.semi_supervised import LabelSpreading
+    from threadpoolctl import threadpool_limits
+
+    from sknoisy import DivideMixLiteClassifier
+    from sknoisy.adapters import fit_as_configured
+
+    seen = {"solver": [], "spreading": []}
+    solver_fit, spreading_fit = LogisticRegression.fit, LabelSpreading.fit
+
+    def solver_spy(self, *args, **kwargs):
+        seen["solver"].append(_blas_threads())
+        return solver_fit(self, *args, **kwargs)
+
+    def spreading_spy(self, *args, **kwargs):
+        seen["spreading"].append(_blas_threads())
+        return spreading_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", solver_spy)
+    monkeypatch.setattr(LabelSpreading, "fit", spreading_spy)
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300] / 16.0, y[:300]
+    y_noisy = np.where(np.arange(len(y)) % 4 == 0, (y + 1) % 10, y)
+    with threadpool_limits(limits=2, user_api="blas"):
+        if _blas_threads() != {2}:
+            pytest.skip("this BLAS cannot run two threads")
+        fit_as_configured(LogisticRegression(max_iter=50), 10, X, y)
+        DivideMixLiteClassifier(random_state=0).fit(X, y_noisy)
+        assert _blas_threads() == {2}
+        LogisticRegression(max_iter=50).fit(X, y)  # the user's own fit
+    assert seen["spreading"] and all(t == {1} for t in seen["spreading"])
+    assert all(t == {1} for t in seen["solver"][:-1]) and seen["solver"][-1] == {2}
+
+
+def test_thread_controller_is_found_again_after_new_imports(monkeypatch):
+    import sys
+
+    from sknoisy.utils import _threads
+
+    first = _threads._controller()
+    assert _threads._controller() is first  # no search per call
+    monkeypatch.setitem(sys.modules, "_sknoisy_test_new_module", object())
+    assert _threads._controller() is not first

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from ..utils._threads import blas_threads_for_fit
 from ..utils._validation import as_float32
 from ._base import ModelAdapter, link_loss_and_residuals
 from ._generic import ProbaAdapter
@@ -188,7 +189,10 @@ def fit_as_configured(estimator, n_classes, X, y, random_state=None):
         for key, value in estimator.get_params(deep=True).items()
         if key.split("__")[-1] == "random_state" and value is None
     }
-    estimator.set_params(**unset).fit(X, y)
+    estimator.set_params(**unset)
+    # A solver's products on all rows: small ones run on one BLAS thread.
+    with blas_threads_for_fit(X, n_classes):
+        estimator.fit(X, y)
     if is_linear_classifier(estimator):
         return LinearAdapter(estimator, n_classes)
     return ProbaAdapter(estimator, n_classes)

@@ -8,6 +8,7 @@ from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 
 from ..utils._sparse import take_rows
+from ..utils._threads import blas_threads_for_fit
 
 
 class ModelAdapter(ABC):
@@ -53,6 +54,32 @@ class ModelAdapter(ABC):
     def __init__(self, estimator, n_classes):
         self.estimator = estimator
         self.n_classes = int(n_classes)
+
+    # ------------------------------------------------------------ threads
+    def blas_threads(self, X, n_rows=None):
+        """Context for a loop of the model's products on rows of ``X``.
+
+        Fits, epochs and loops of steps multiply ``n_rows`` rows of ``X``
+        (all of them when None) by the model's weights over and over, and
+        the methods' own numpy work on the results (AGRA's gradient
+        similarities) is of the same size: for small products, BLAS is held
+        to one thread (:func:`~sknoisy.utils._threads.blas_threads_for_fit`).
+        A network's own products run in torch, whose threads this leaves
+        alone.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+
+        n_rows : int, default=None
+            Rows of one product (a batch); all rows of ``X`` when None.
+
+        Returns
+        -------
+        context : context manager
+        """
+        return blas_threads_for_fit(X, self.n_classes, n_rows)
 
     # ------------------------------------------------------------ training
     @abstractmethod

@@ -125,7 +125,8 @@ class ProbaAdapter(ModelAdapter):
         See :meth:`ModelAdapter.fit` for the parameters and return value.
         """
         self._seed(random_state)
-        self.estimator.fit(X, y, **self._weight_params(sample_weight))
+        with self.blas_threads(X):
+            self.estimator.fit(X, y, **self._weight_params(sample_weight))
         return self
 
     def _weight_params(self, sample_weight):
@@ -146,14 +147,14 @@ class ProbaAdapter(ModelAdapter):
         """
         if self._shuffle_rng is None:
             self.initialize(X, y)
-        if not self.supports_steps:
-            # Same seed every time: a model without partial_fit repeats its fit.
-            self.estimator.fit(X, y, **self._weight_params(sample_weight))
-            return self
-        order = self._shuffle_rng.permutation(X.shape[0])
-        self._partial_fit(
-            X[order], y[order], None if sample_weight is None else sample_weight[order]
-        )
+        with self.blas_threads(X):
+            if not self.supports_steps:
+                # Same seed every time: a model without partial_fit repeats its fit.
+                self.estimator.fit(X, y, **self._weight_params(sample_weight))
+                return self
+            order = self._shuffle_rng.permutation(X.shape[0])
+            weight = None if sample_weight is None else sample_weight[order]
+            self._partial_fit(X[order], y[order], weight)
         return self
 
     def train_step(self, X, y, sample_weight=None):

@@ -168,7 +168,8 @@ class LinearAdapter(ModelAdapter):
             model.set_params(random_state=int(seed))
         if "warm_start" in model.get_params():
             model.set_params(warm_start=False)
-        self.estimator.fit(X, y, **self._weight_params(sample_weight))
+        with self.blas_threads(X):
+            self.estimator.fit(X, y, **self._weight_params(sample_weight))
         return self
 
     def fit_epoch(self, X, y, sample_weight=None):
@@ -181,16 +182,19 @@ class LinearAdapter(ModelAdapter):
         model = self.model
         Xt = self._transform(X)
         if isinstance(model, SoftmaxRegression):
+            # Its epoch holds BLAS for its own batch products.
             model._run_epoch(Xt, y, sample_weight, self._shuffle_rng)
         elif isinstance(model, SGDClassifier):
             order = self._shuffle_rng.permutation(Xt.shape[0])
             weight = None if sample_weight is None else sample_weight[order]
-            model.partial_fit(
-                Xt[order], y[order], np.arange(self.n_classes), sample_weight=weight
-            )
+            with self.blas_threads(Xt, n_rows=1):  # one row per step
+                model.partial_fit(
+                    Xt[order], y[order], np.arange(self.n_classes), sample_weight=weight
+                )
         else:
             model.set_params(warm_start=hasattr(model, "coef_"))
-            model.fit(Xt, y, **self._weight_params(sample_weight, final_only=True))
+            with self.blas_threads(Xt):
+                model.fit(Xt, y, **self._weight_params(sample_weight, final_only=True))
         return self
 
     def train_step(self, X, y, sample_weight=None):
