@@ -50,6 +50,7 @@ from .utils._meta import (
 from .utils._output import resampled
 from .utils._parallel import RowBlocks
 from .utils._tags import sampler_tags
+from .utils._threads import blas_threads_for_fit
 from .utils._validation import as_float32, resolve_clean_data
 from .utils._verbose import ProgressLogger
 from .utils._warnings import user_stacklevel
@@ -1743,7 +1744,12 @@ class RDIARelabeler(
         the new ``classes_`` with the previous ``estimator_``.
         """
         try:
-            self._fit(X, y, X_val, y_val, trusted)
+            # RDIA's solvers and block products multiply the rows of X by a
+            # few columns, over and over: one BLAS thread where those are
+            # small (sized for one output column, before y is validated;
+            # a skorch network's torch threads are its own).
+            with blas_threads_for_fit(X, n_outputs=1):
+                self._fit(X, y, X_val, y_val, trusted)
         except BaseException:
             for name in [v for v in vars(self) if v.endswith("_")]:
                 if not name.startswith("__"):

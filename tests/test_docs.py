@@ -49,10 +49,6 @@ def test_docs_build_without_warnings(tmp_path):
     env = {
         **os.environ,
         "MPLBACKEND": "Agg",
-        # The gallery's problems are tiny; see tests/conftest.py.
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
     }
     command = [
         sys.executable,
