@@ -60,7 +60,6 @@ import numpy as np
 import torch
 from _report import Report, markdown_table
 from sklearn.datasets import load_digits
-from sklearn.decomposition import TruncatedSVD
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -141,23 +140,7 @@ def agra_workloads(quick, notes):
     sms = agra_bench.load_tfidf("sms", notes)
     if sms is None:
         return
-    X = TruncatedSVD(100, random_state=0).fit_transform(sms["X_train"])
-    X = (X / np.abs(X).max()).astype(np.float32)
-    y = sms["y_train"]
-    from skorch import NeuralNetClassifier
-
-    net = NeuralNetClassifier(
-        agra_bench.MLP,
-        module__n_features=100,
-        module__n_classes=2,
-        criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        batch_size=32,
-        max_epochs=10,
-        train_split=None,
-        verbose=0,
-    )
+    X, y, net = agra_bench.sms_mlp_problem(sms)
     agra_net = AGRAClassifier(
         net, comp_loss="ce", random_state=0, **agra_bench.PAPER_SETTINGS
     )
