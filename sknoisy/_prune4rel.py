@@ -11,7 +11,6 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.base import (
     BaseEstimator,
@@ -34,7 +33,7 @@ from ._divide_mix_lite import DivideMixLiteClassifier
 from .adapters import fit_as_configured, make_adapter
 from .exceptions import CorrectionFallbackWarning, UncheckedCorrectionWarning
 from .model_selection import compare_held_out
-from .neighbors import cosine_kneighbors, l2_normalize, resolve_neighbors
+from .neighbors import cosine_index, l2_normalize, resolve_neighbors
 from .utils._meta import (
     AdapterPredictionMixin,
     SamplerFeatureNamesMixin,
@@ -63,7 +62,6 @@ _ISOLATED_WARNING = 0.5
 # rows beyond the searched count lose edges: on 3,000 clustered rows
 # (tests/test_prune4rel.py), 40 kept 87 % of the exact selection, 80 kept 98 %
 # and 160 all of it.
-_APPROXIMATE_MIN_NEIGHBORS = 80
 
 _STRATEGIES = {
     "prune4rel",
@@ -104,39 +102,21 @@ def _cosines(Zn_rows, Zn_cols):
 def _radius_graph(Zn, cos_threshold, max_neighbors=None, n_jobs=None):
     """Exact graph of ``w_ij = ½ + ½ cos(z_i, z_j)`` for ``cos > cos_threshold``.
 
-    Blocked products over the upper triangle only (the graph is symmetric),
-    thresholded into CSR: ``O(block · N + nnz)`` memory, never ``N × N``.
-    The blocks run through :class:`joblib.Parallel` (``n_jobs``, or the
-    active joblib backend). ``w_ii = 1``. With ``max_neighbors`` every row
-    keeps its largest weights only (self first), and the graph is no longer
-    symmetric. Returns the transpose in CSR, whose row ``p`` lists the points
-    that have ``p`` as neighbour: the entries a pick of ``p`` updates.
+    Blocked products over the upper triangle only (the graph is symmetric,
+    see :func:`~sknoisy.neighbors.cosine_index`), thresholded into CSR:
+    ``O(block · N + nnz)`` memory, never ``N × N``. ``w_ii = 1``. With
+    ``max_neighbors`` every row keeps its largest weights only (self first),
+    and the graph is no longer symmetric. Returns the transpose in CSR, whose
+    row ``p`` lists the points that have ``p`` as neighbour: the entries a
+    pick of ``p`` updates.
     """
-    n = Zn.shape[0]
-    step = _rows_per_block(n, Zn.dtype)
-    blocks = Parallel(n_jobs=n_jobs)(
-        delayed(_upper_block_edges)(Zn, start, min(start + step, n), cos_threshold)
-        for start in range(0, n, step)
-    )
-    upper_r = np.concatenate([b[0] for b in blocks] + [np.empty(0, np.int64)])
-    upper_c = np.concatenate([b[1] for b in blocks] + [np.empty(0, np.int64)])
-    upper_w = np.concatenate([b[2] for b in blocks] + [np.empty(0, Zn.dtype)])
-    return _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors)
+    index = cosine_index(Zn, normalized=True, n_jobs=n_jobs)
+    return _pairs_graph(*index.radius_pairs(cos_threshold), Zn.shape[0], max_neighbors)
 
 
-def _upper_block_edges(Zn, start, stop, cos_threshold):
-    """Edges ``i < j`` with ``cos > cos_threshold`` of rows ``start:stop``."""
-    block = Zn[start:stop] @ Zn[start:].T
-    if sparse.issparse(block):
-        block = block.tocoo()
-        keep = (block.data > cos_threshold) & (block.col > block.row)
-        r, c, v = block.row[keep], block.col[keep], block.data[keep]
-    else:
-        r, c = np.nonzero(block > cos_threshold)
-        keep = c > r
-        r, c = r[keep], c[keep]
-        v = block[r, c]
-    return r.astype(np.int64) + start, c.astype(np.int64) + start, 0.5 + 0.5 * v
+def _pairs_graph(first, second, cosines, n, max_neighbors):
+    """Transposed CSR graph of ``w = ½ + ½ cos`` over pairs given once each."""
+    return _symmetric_graph(first, second, 0.5 + 0.5 * cosines, n, max_neighbors)
 
 
 def _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors):
@@ -155,35 +135,6 @@ def _symmetric_graph(upper_r, upper_c, upper_w, n, max_neighbors):
     if max_neighbors is not None:
         graph = _keep_largest_per_row(graph, max_neighbors).T.tocsr()
     return graph
-
-
-def _knn_radius_graph(indices, cosines, cos_threshold, max_neighbors=None):
-    """Build the radius graph restricted to the found nearest neighbours.
-
-    Every pair that either row found among its neighbours with
-    ``cos > cos_threshold`` is an edge, both ways (``w`` is symmetric), as
-    in the exact graph; only pairs that neither found are missing.
-    ``O(n · k)`` memory.
-    """
-    n = indices.shape[0]
-    keep = (cosines > cos_threshold) & (indices >= 0)
-    # One direction of each pair: i < j, so that a pair both rows found is
-    # stored once (the row-major mask keeps rows in order).
-    upper = keep & (indices > np.arange(n)[:, None])
-    lower = keep & ~upper
-    # int32 positions when they fit: the pairs are most of the memory here.
-    index_type = np.int32 if n < np.iinfo(np.int32).max else np.int64
-    rows = np.concatenate(
-        [np.nonzero(upper)[0].astype(index_type), indices[lower].astype(index_type)]
-    )
-    cols = np.concatenate(
-        [indices[upper].astype(index_type), np.nonzero(lower)[0].astype(index_type)]
-    )
-    weights = 0.5 + 0.5 * np.concatenate([cosines[upper], cosines[lower]])
-    # A pair both rows found appears twice: keep one copy.
-    pair = rows.astype(np.int64) * n + cols
-    _, first = np.unique(pair, return_index=True)
-    return _symmetric_graph(rows[first], cols[first], weights[first], n, max_neighbors)
 
 
 def _keep_largest_per_row(graph, max_neighbors):
@@ -217,23 +168,28 @@ def _sampled_cosines(Zn, sample):
 def _auto_cos_threshold(Zn, target_degree, sample):
     """Cosine threshold giving half the sampled rows ``target_degree`` neighbours.
 
+    See :func:`_kth_cosine_threshold`; ``Zn`` holds normalised rows.
+    """
+    index = cosine_index(Zn, normalized=True)
+    return _kth_cosine_threshold(index, target_degree, sample)
+
+
+def _kth_cosine_threshold(index, target_degree, sample):
+    """Cosine threshold giving half the sampled rows ``target_degree`` neighbours.
+
     Each sampled row's ``k``-th largest cosine to another row is its own
     threshold for ``k`` neighbours; the median over the sample gives at
     least ``k`` neighbours to half the rows. A median, not a mean degree:
     near-duplicates (spam comments, blank images) form hubs of hundreds of
     neighbours that would meet a mean target alone and leave the other rows
-    isolated.
+    isolated. ``index`` is a :func:`~sknoisy.neighbors.cosine_index` of all
+    rows.
     """
-    k = _target_rank(target_degree, Zn.shape[0])
+    k = _target_rank(target_degree, index.n_samples)
     if k < 1:
         return -1.0
-    kth = np.concatenate(
-        [
-            -np.partition(-cos, k - 1, axis=1)[:, k - 1]
-            for _, cos in _sampled_cosines(Zn, sample)
-        ]
-    )
-    return _median_threshold(kth)
+    _, cosines = index.kneighbors(k, rows=sample)
+    return _median_threshold(cosines[:, k - 1])
 
 
 def _target_rank(target_degree, n_rows):
@@ -843,13 +799,12 @@ class Prune4ReLSelector(
         How the neighbourhood graph (all pairs with ``s > tau``) is found.
         ``"exact"``: blocked matrix products into a sparse graph
         (``O(N² d)`` time, ``O(block · N + nnz)`` memory), then a lazy-heap
-        greedy. ``"approximate"``: each row's nearest neighbours within
-        faiss k-means cells (the ``ann`` extra; see
-        :mod:`sknoisy.neighbors`), pairs above ``tau`` kept both ways, so
-        the graph misses only pairs that neither row found among its
-        ``max(80, 4 · target_degree)`` nearest (``max_neighbors - 1`` when
-        set); time grows as ``N log N``. ``"auto"``: exact below 100,000
-        rows (or without faiss), approximate above. ``"dense"``: the
+        greedy. ``"approximate"``: the same pairs within faiss k-means cells
+        of about 256 rows (the ``ann`` extra; see :mod:`sknoisy.neighbors`),
+        each cell's rows compared with those of its 8 nearest cells, so the
+        graph misses only pairs whose rows lie in cells too far apart; time
+        grows as ``N log N`` and memory as ``nnz``. ``"auto"``: exact below
+        100,000 rows (or without faiss), approximate above. ``"dense"``: the
         official scheme, similarities recomputed from the embeddings at
         every pick (``O(k · N · d)``); slow, kept as a reference. ``"exact"``
         and ``"dense"`` select the same rows up to ties. ``"radius"`` is the
@@ -1615,46 +1570,36 @@ class Prune4ReLSelector(
         sample = _sample_rows(n_rows, rng)
         search = self._search(n_rows)
         self.neighbors_ = search
-        if search == "approximate":
-            # Each row's nearest neighbours from the index, then the pairs
-            # above the threshold: the radius graph less the pairs that
-            # neither row found (rows beyond n_neighbors similar ones).
-            n_neighbors = self._approximate_neighbors()
-            indices, cosines = cosine_kneighbors(
-                embeddings,
-                n_neighbors,
-                algorithm="approximate",
-                random_state=rng.integers(_INT32_MAX),
-                n_jobs=self.n_jobs,
-            )
-            cos_threshold = self._cos_threshold(
-                n_rows,
-                lambda k: _median_threshold(
-                    cosines[sample, min(k, cosines.shape[1]) - 1]
-                ),
-            )
-            graph_t = _knn_radius_graph(
-                indices, cosines, cos_threshold, self.max_neighbors
-            )
-            del indices, cosines
-            degrees = np.bincount(graph_t.indices, minlength=n_rows) - 1
-            columns = _GraphColumns(graph_t)
-        else:
+        if search == "dense":
             Zn = l2_normalize(embeddings)
             cos_threshold = self._cos_threshold(
                 n_rows, lambda k: _auto_cos_threshold(Zn, k, sample)
             )
-            if search == "exact":
-                graph_t = _radius_graph(
-                    Zn, cos_threshold, self.max_neighbors, n_jobs=self.n_jobs
-                )
-                # Row i of the graph (i's neighbours) is column i of its
-                # transpose.
-                degrees = np.bincount(graph_t.indices, minlength=n_rows) - 1
-                columns = _GraphColumns(graph_t)
-            else:
-                degrees = _sampled_degrees(Zn, cos_threshold, sample)
-                columns = _StreamedColumns(Zn, cos_threshold)
+            degrees = _sampled_degrees(Zn, cos_threshold, sample)
+            columns = _StreamedColumns(Zn, cos_threshold)
+        else:
+            # Every pair above the threshold, exactly or within the cells of
+            # the approximate index, whose k-th neighbours give tau="auto".
+            index = cosine_index(
+                embeddings,
+                algorithm=search,
+                # Only the approximate index draws from the stream, so that
+                # exact fits keep their random choices (ties) of old.
+                random_state=(
+                    rng.integers(_INT32_MAX) if search == "approximate" else None
+                ),
+                n_jobs=self.n_jobs,
+            )
+            cos_threshold = self._cos_threshold(
+                n_rows, lambda k: _kth_cosine_threshold(index, k, sample)
+            )
+            graph_t = _pairs_graph(
+                *index.radius_pairs(cos_threshold), n_rows, self.max_neighbors
+            )
+            del index
+            # Row i of the graph (i's neighbours) is column i of its transpose.
+            degrees = np.bincount(graph_t.indices, minlength=n_rows) - 1
+            columns = _GraphColumns(graph_t)
         self.mean_degree_ = float(degrees.mean())
         self.isolated_fraction_ = float(np.mean(degrees == 0))
         self._logger.log(
@@ -1686,12 +1631,6 @@ class Prune4ReLSelector(
         if self.neighbors == "radius":  # the former name of "exact"
             return "exact"
         return resolve_neighbors(self.neighbors, n_rows)
-
-    def _approximate_neighbors(self):
-        """Neighbours per row searched by the approximate index."""
-        if self.max_neighbors is not None:
-            return self.max_neighbors - 1  # max_neighbors counts the row itself
-        return max(_APPROXIMATE_MIN_NEIGHBORS, 4 * int(np.ceil(self.target_degree)))
 
     def _cos_threshold(self, n_rows, auto_threshold):
         """Return the cosine threshold of ``tau``; set ``tau_``.

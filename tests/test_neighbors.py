@@ -4,7 +4,12 @@ from joblib import parallel_backend
 from scipy import sparse
 
 from sknoisy import neighbors as nb
-from sknoisy.neighbors import cosine_kneighbors, l2_normalize, resolve_neighbors
+from sknoisy.neighbors import (
+    cosine_index,
+    cosine_kneighbors,
+    l2_normalize,
+    resolve_neighbors,
+)
 
 faiss = pytest.importorskip("faiss")
 
@@ -99,6 +104,71 @@ def test_approximate_search_takes_sparse_input_and_leaves_it_unchanged():
     _, cos = cosine_kneighbors(Z, 5, algorithm="approximate", n_probe=50)
     np.testing.assert_allclose(cos, exact_cos, atol=1e-5)
     assert (Z != before).nnz == 0
+
+
+def _brute_force_pairs(Z, threshold):
+    """Every pair ``i < j`` with cosine above ``threshold``, as a set."""
+    Zn = l2_normalize(np.asarray(Z.toarray() if sparse.issparse(Z) else Z, float))
+    first, second = np.nonzero(np.triu(Zn @ Zn.T > threshold, k=1))
+    return set(zip(first.tolist(), second.tolist(), strict=True))
+
+
+def _pair_set(first, second):
+    """Unordered pairs as ``(low, high)``; asserts none is given twice."""
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    pairs = set(zip(low.tolist(), high.tolist(), strict=True))
+    assert len(pairs) == len(first), "a pair was returned twice"
+    assert (first != second).all()
+    return pairs
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_exact_radius_pairs_are_the_brute_force_pairs(as_sparse, monkeypatch):
+    Z = _clustered(400, seed=5)
+    if as_sparse:
+        Z = sparse.csr_matrix(np.where(np.abs(Z) > 0.5, Z, 0.0))
+    monkeypatch.setattr(nb, "_BLOCK_BYTES", 400 * 8 * 37)  # several blocks
+    first, second, cosines = cosine_index(Z, n_jobs=2).radius_pairs(0.6)
+    assert _pair_set(first, second) == _brute_force_pairs(Z, 0.6)
+    Zn = l2_normalize(np.asarray(Z.toarray() if as_sparse else Z, float))
+    expected = np.sum(Zn[first] * Zn[second], axis=1)
+    np.testing.assert_allclose(cosines, expected, atol=1e-5)
+
+
+def test_approximate_radius_pairs_each_once_and_all_when_every_cell_is_probed():
+    Z = _clustered(2000, seed=6)
+    exact = _brute_force_pairs(Z, 0.5)
+    n_cells = 2000 // nb.ROWS_PER_CELL
+    everything = cosine_index(
+        Z, algorithm="approximate", n_probe=n_cells, random_state=0
+    )
+    first, second, _ = everything.radius_pairs(0.5)
+    assert _pair_set(first, second) == exact
+    # With few probes: a subset, each pair once, most of the pairs.
+    few = cosine_index(Z, algorithm="approximate", n_probe=2, random_state=0)
+    first, second, cosines = few.radius_pairs(0.5)
+    found = _pair_set(first, second)
+    assert found < exact
+    assert len(found) > 0.9 * len(exact)
+    assert (cosines > 0.5).all()
+
+
+def test_approximate_kneighbors_of_some_rows_are_those_of_all_rows():
+    Z = _clustered(3000, seed=7)
+    index = cosine_index(Z, algorithm="approximate", n_probe=2, random_state=0)
+    all_idx, all_cos = index.kneighbors(6)
+    rows = np.array([2999, 0, 17, 1500, 17])
+    idx, cos = index.kneighbors(6, rows=rows)
+    np.testing.assert_array_equal(idx, all_idx[rows])
+    # Products of fewer rows may round differently in the last bit.
+    np.testing.assert_allclose(cos, all_cos[rows], atol=1e-6)
+    exact_idx, _ = cosine_index(Z).kneighbors(6, rows=rows)
+    np.testing.assert_array_equal(exact_idx, cosine_kneighbors(Z, 6)[0][rows])
+
+
+def test_cosine_index_rejects_an_unknown_algorithm():
+    with pytest.raises(ValueError, match="algorithm must be"):
+        cosine_index(np.eye(3), algorithm="kd_tree")
 
 
 def test_resolve_neighbors(monkeypatch):

@@ -948,24 +948,26 @@ def softmax_rows(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def test_knn_radius_graph_is_the_radius_graph_when_every_neighbour_is_found():
-    from sknoisy._prune4rel import _knn_radius_graph
-    from sknoisy.neighbors import cosine_kneighbors
+def test_approximate_graph_is_the_exact_radius_graph_less_far_pairs():
+    pytest.importorskip("faiss")
+    from sknoisy._prune4rel import _pairs_graph
+    from sknoisy.neighbors import cosine_index
 
-    Z, _, _ = _clustered_embeddings(200)
+    Z, _, _ = _clustered_embeddings(3000, seed=2)
     Zn = l2_normalize(Z)
-    indices, cosines = cosine_kneighbors(Zn, 199, normalized=True)
     exact = _radius_graph(Zn, 0.3)
-    from_knn = _knn_radius_graph(indices, cosines, 0.3)
-    assert exact.nnz == from_knn.nnz
-    np.testing.assert_allclose(from_knn.toarray(), exact.toarray(), atol=1e-6)
-    # With few neighbours per row, only pairs that neither row found go
-    # missing, and the graph stays symmetric.
-    indices, cosines = cosine_kneighbors(Zn, 5, normalized=True)
-    partial = _knn_radius_graph(indices, cosines, 0.3)
-    assert (abs(partial - partial.T) > 1e-7).nnz == 0
-    assert (partial.multiply(exact) > 0).nnz == partial.nnz  # a subgraph
-    np.testing.assert_array_equal(partial.diagonal(), 1.0)
+    index = cosine_index(Z, algorithm="approximate", n_probe=3, random_state=0)
+    approximate = _pairs_graph(*index.radius_pairs(0.3), len(Z), None)
+    # Symmetric, self weight 1, and a subgraph of the exact graph with the
+    # exact weights: no neighbour cap, only pairs in cells far apart missing.
+    assert (abs(approximate - approximate.T) > 1e-7).nnz == 0
+    np.testing.assert_array_equal(approximate.diagonal(), 1.0)
+    found = approximate.multiply(exact > 0)
+    assert found.nnz == approximate.nnz
+    np.testing.assert_allclose(
+        approximate.data, exact.multiply(approximate > 0).tocsr().data, atol=1e-5
+    )
+    assert approximate.nnz >= 0.9 * exact.nnz
 
 
 def test_approximate_neighbours_select_nearly_the_exact_subset():
@@ -996,12 +998,12 @@ def test_auto_neighbours_are_exact_on_small_data():
 
 
 def test_parallel_graph_blocks_select_what_the_serial_graph_selects(monkeypatch):
-    import sknoisy._prune4rel as prune4rel
+    import sknoisy.neighbors as neighbors
 
     Z, y, proba = _clustered_embeddings(500, seed=2)
     serial = Prune4ReLSelector(LogisticRegression(), random_state=0)
     serial.fit_resample(Z, y, embeddings=Z, proba=proba)
-    monkeypatch.setattr(prune4rel, "_BLOCK_BYTES", 500 * 8 * 40)  # 40-row blocks
+    monkeypatch.setattr(neighbors, "_BLOCK_BYTES", 500 * 4 * 40)  # 40-row blocks
     parallel = Prune4ReLSelector(LogisticRegression(), n_jobs=2, random_state=0)
     parallel.fit_resample(Z, y, embeddings=Z, proba=proba)
     np.testing.assert_array_equal(parallel.sample_indices_, serial.sample_indices_)

@@ -329,12 +329,12 @@ def test_a_single_prune4rel_fit_spreads_its_graph_over_a_dask_cluster(
     dask_client, monkeypatch
 ):
     # docs/scaling.rst: one large fit, its neighbour-graph blocks on workers.
-    import sknoisy._prune4rel as prune4rel
+    import sknoisy.neighbors as neighbors
     from sknoisy import Prune4ReLSelector
     from sknoisy.linear_model import SoftmaxRegression
 
     X, _, y_noisy = _blobs_with_noise()
-    monkeypatch.setattr(prune4rel, "_BLOCK_BYTES", 400 * 4 * 50)  # 8 blocks
+    monkeypatch.setattr(neighbors, "_BLOCK_BYTES", 400 * 4 * 50)  # 8 blocks
 
     def select():
         selector = Prune4ReLSelector(
