@@ -33,6 +33,8 @@ from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 from sklearn.utils import check_random_state
 
+from .utils._docstrings import Substitution
+
 __all__ = [
     "AUTO_APPROXIMATE_ROWS",
     "ROWS_PER_CELL",
@@ -132,6 +134,24 @@ def l2_normalize(Z, dtype=None):
     return Z * scale[:, None]
 
 
+# The search parameters of cosine_index and cosine_kneighbors.
+_shared_docs = Substitution(
+    search_parameters="""algorithm : {"exact", "approximate"}, default="exact"
+        The search (see :func:`resolve_neighbors`).
+
+    normalized : bool, default=False
+        Whether the rows of ``Z`` already have unit norm (or zero norm).
+
+    n_probe : int, default=8
+        Cells of the approximate search each cell's rows are compared with;
+        more is closer to exact and slower.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the approximate index's k-means and its training sample."""
+)
+
+
+@_shared_docs
 def cosine_index(
     Z,
     *,
@@ -155,18 +175,7 @@ def cosine_index(
         Rows to index; never modified. Sparse input stays sparse in the
         exact search; the approximate one densifies a block at a time.
 
-    algorithm : {"exact", "approximate"}, default="exact"
-        The search (see :func:`resolve_neighbors`).
-
-    normalized : bool, default=False
-        Whether the rows of ``Z`` already have unit norm (or zero norm).
-
-    n_probe : int, default=8
-        Cells of the approximate search each cell's rows are compared with;
-        more is closer to exact and slower.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the approximate index's k-means and its training sample.
+    %(search_parameters)s
 
     n_jobs : int, default=None
         Parallel blocks (exact) or cells (approximate) through
@@ -208,6 +217,7 @@ def cosine_index(
     return _ExactIndex(Z if normalized else l2_normalize(Z), n_jobs)
 
 
+@_shared_docs
 def cosine_kneighbors(
     Z,
     n_neighbors,
@@ -229,18 +239,7 @@ def cosine_kneighbors(
     n_neighbors : int
         Neighbours per row (itself excluded); capped at ``n_samples - 1``.
 
-    algorithm : {"exact", "approximate"}, default="exact"
-        The search (see :func:`resolve_neighbors`).
-
-    normalized : bool, default=False
-        Whether the rows of ``Z`` already have unit norm (or zero norm).
-
-    n_probe : int, default=8
-        Cells of the approximate search each cell's rows are compared with;
-        more is closer to exact and slower.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds the approximate index's k-means and its training sample.
+    %(search_parameters)s
 
     n_jobs : int, default=None
         Parallel blocks of the exact search through :class:`joblib.Parallel`

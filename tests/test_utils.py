@@ -345,3 +345,22 @@ def test_thread_controller_is_found_again_after_new_imports(monkeypatch):
     assert _threads._controller() is first  # no search per call
     monkeypatch.setitem(sys.modules, "_sknoisy_test_new_module", object())
     assert _threads._controller() is not first
+
+
+def test_substitution_fills_shared_texts_into_docstrings():
+    from sknoisy.neighbors import cosine_index, cosine_kneighbors
+    from sknoisy.utils._docstrings import Substitution
+
+    @Substitution(shared="x : int\n        The shared text.")
+    def documented():
+        """Do nothing.
+
+        Parameters
+        ----------
+        %(shared)s
+        """
+
+    assert "    x : int\n        The shared text." in documented.__doc__
+    for function in (cosine_index, cosine_kneighbors):
+        assert "%(" not in function.__doc__
+        assert "    n_probe : int, default=8\n" in function.__doc__
