@@ -32,6 +32,7 @@ from .utils._meta import (
     base_estimator,
     user_random_state,
 )
+from .utils._numeric import softmax
 from .utils._sparse import take_rows
 from .utils._validation import check_wrapped_params, resolve_clean_data
 from .utils._verbose import ProgressLogger
@@ -66,12 +67,6 @@ def _default_estimator():
 # --------------------------------------------------------------------------
 # Comparison losses: gradients with respect to the logits
 # --------------------------------------------------------------------------
-def _softmax(logits):
-    proba = np.exp(logits - logits.max(axis=1, keepdims=True))
-    proba /= proba.sum(axis=1, keepdims=True)
-    return proba
-
-
 def _ce_residuals(proba, y):
     """Rows ``p_i - e_{y_i}`` of the per-sample cross-entropy gradient.
 
@@ -1242,7 +1237,7 @@ class AGRAClassifier(
         hypotheses = [y_batch]
         if alternative is not None:
             hypotheses.append(np.full_like(y_batch, alternative))
-        proba = _softmax(logits)
+        proba = softmax(logits)
         R_comp = residual_fn(proba[n_batch:], y_comp)
         R_batch = np.stack([residual_fn(proba[:n_batch], h) for h in hypotheses])
         scale = 1.0 / len(y_comp) if reduction == "mean" else 1.0

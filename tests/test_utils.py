@@ -364,3 +364,16 @@ def test_substitution_fills_shared_texts_into_docstrings():
     for function in (cosine_index, cosine_kneighbors):
         assert "%(" not in function.__doc__
         assert "    n_probe : int, default=8\n" in function.__doc__
+
+
+def test_softmax_matches_scikit_learn_and_survives_large_logits():
+    from sklearn.utils.extmath import softmax as sklearn_softmax
+
+    from sknoisy.utils._numeric import softmax
+
+    logits = np.random.default_rng(0).normal(scale=5.0, size=(40, 7))
+    before = logits.copy()
+    np.testing.assert_allclose(softmax(logits), sklearn_softmax(logits.copy()))
+    np.testing.assert_array_equal(logits, before)  # the caller's array is kept
+    huge = np.array([[1000.0, 0.0, -1000.0]])
+    np.testing.assert_allclose(softmax(huge), [[1.0, 0.0, 0.0]])

@@ -7,7 +7,6 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -15,6 +14,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ..utils._numeric import softmax
 from ..utils._sparse import take_rows
 from ..utils._threads import blas_threads_for
 from ..utils._validation import encode_labels
