@@ -377,3 +377,27 @@ def test_softmax_matches_scikit_learn_and_survives_large_logits():
     np.testing.assert_array_equal(logits, before)  # the caller's array is kept
     huge = np.array([[1000.0, 0.0, -1000.0]])
     np.testing.assert_allclose(softmax(huge), [[1.0, 0.0, 0.0]])
+
+
+def test_softmax_cross_entropy_is_the_loss_and_gradient_of_the_softmax():
+    from sknoisy.utils._numeric import softmax, softmax_cross_entropy
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=5.0, size=(30, 4))
+    y = rng.integers(0, 4, size=30)
+    before = logits.copy()
+    losses, residuals = softmax_cross_entropy(logits, y)
+    np.testing.assert_array_equal(logits, before)
+    proba = softmax(logits)
+    np.testing.assert_allclose(losses, -np.log(proba[np.arange(30), y]))
+    np.testing.assert_allclose(residuals, proba - np.eye(4)[y])
+    # Central differences of the summed loss give the residuals.
+    step = 1e-6
+    numeric = np.zeros_like(logits)
+    for k in range(4):
+        shift = np.zeros_like(logits)
+        shift[:, k] = step
+        up, _ = softmax_cross_entropy(logits + shift, y)
+        down, _ = softmax_cross_entropy(logits - shift, y)
+        numeric[:, k] = (up - down) / (2 * step)
+    np.testing.assert_allclose(residuals, numeric, atol=1e-6)

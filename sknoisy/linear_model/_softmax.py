@@ -14,7 +14,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ..utils._numeric import softmax
+from ..utils._numeric import softmax, softmax_cross_entropy
 from ..utils._sparse import take_rows
 from ..utils._threads import blas_threads_for
 from ..utils._validation import encode_labels
@@ -371,11 +371,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         if rows is not None:
             logits = logits[rows]
         n_samples = logits.shape[0]
-        proba = softmax(logits)
-        picked = proba[np.arange(n_samples), y_encoded]
-        losses = -np.log(np.clip(picked, 1e-300, None))
-        residual = proba
-        residual[np.arange(n_samples), y_encoded] -= 1.0
+        losses, residual = softmax_cross_entropy(logits, y_encoded)
         if sample_weight is not None:
             residual *= sample_weight[:, None]
             losses *= sample_weight
